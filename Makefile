@@ -1,0 +1,41 @@
+# Two commands for a newcomer: `make demo` (install + extract a report) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install lint bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Install, then extract a real report (or a rendered sample where ../shared is absent).
+demo: $(STAMP)
+	@mkdir -p out
+	@if [ -f ../shared/corpus/real/huaian-hongze-2023.pdf ]; then \
+		cp ../shared/corpus/real/huaian-hongze-2023.pdf out/sample.pdf; \
+	else \
+		$(BIN)/python -m corpora.synthetic.sample out/sample.pdf; \
+	fi
+	$(BIN)/gongkai extract out/sample.pdf --format json -o out/sample.json
+	$(BIN)/gongkai extract out/sample.pdf --format markdown -o out/sample.md
+	@echo "wrote out/sample.json (the result contract) and out/sample.md (tables + failing checks)"
+	@sed -n '1,12p' out/sample.md
+
+test: $(STAMP)
+	$(BIN)/ruff check service corpora tests benchmarks
+	$(BIN)/ruff format --check service corpora tests benchmarks
+	$(BIN)/mypy service
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_born_digital.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
