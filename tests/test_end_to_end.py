@@ -140,3 +140,23 @@ def test_page_furniture_is_not_narrative(haizhou: tuple[ReportSpec, RenderOption
     texts = [p.text for s in result.sections for p in s.paragraphs]
     assert not any(header in t for t in texts)
     assert not any(t.strip().startswith("- ") and t.strip().endswith(" -") for t in texts)
+
+
+@pytest.mark.parametrize("kind", ["pdf", "html", "docx"])
+def test_a_2019_format_report(kind: str) -> None:
+    spec = blank_spec("2019", 2020, "某某市某某局", value="0")
+    spec = spec.with_cell("active2019.normative_docs.made", "3").with_cell(
+        "active2019.normative_docs.total", "41"
+    )
+    spec = spec.with_cell("active2019.licensing.delta", "-2").with_cell(
+        "active2019.procurement.amount", "12.5"
+    )
+    for col in ("natural_person", "total"):
+        spec = spec.with_cell(f"requests.new.{col}", "6").with_cell(f"requests.other.total.{col}", "2")
+        spec = spec.with_cell(f"requests.granted.{col}", "4").with_cell(f"requests.results_total.{col}", "6")
+    result = _extract(kind, spec, RenderOptions())
+    assert result.format == "2019" and result.metadata.year == 2020
+    assert len([c for c in result.cells.values() if c.statutory]) == len(load_format("2019").cells)
+    expected = {cid: text for cid, text in spec.cells.items()}
+    assert cell_mismatches(result, expected) == {}
+    assert [c.id for c in result.checks if c.status != "pass"] == []
