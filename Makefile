@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+# Everything the tests exercise: OCR, NLP, training (torch pinned to the local CPU build), service.
+TEST_EXTRAS := dev,ocr,nlp,training,service
 
 .PHONY: demo test install lint bench clean
 
@@ -12,6 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[$(TEST_EXTRAS)]'
+	@touch $(TEST_STAMP)
 
 install: $(STAMP)
 
@@ -28,9 +35,9 @@ demo: $(STAMP)
 	@echo "wrote out/sample.json (the result contract) and out/sample.md (tables + failing checks)"
 	@sed -n '1,12p' out/sample.md
 
-test: $(STAMP)
-	$(BIN)/ruff check service corpora tests benchmarks
-	$(BIN)/ruff format --check service corpora tests benchmarks
+test: $(TEST_STAMP)
+	$(BIN)/ruff check service corpora tests benchmarks training
+	$(BIN)/ruff format --check service corpora tests benchmarks training
 	$(BIN)/mypy service
 	$(BIN)/python -m pytest -q
 
