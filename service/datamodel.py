@@ -122,3 +122,26 @@ def block_bbox(block: lp.TextBlock) -> BBox | None:
     if x0 == y0 == x1 == y1 == 0:
         return None
     return (float(x0), float(y0), float(x1), float(y1))
+
+
+def flow_document(
+    source: SourceInfo, items: list[str | TableGrid], text_source: TextSource, what: str
+) -> Document:
+    """A document without pages (HTML, DOCX): paragraphs and tables in reading order on one pseudo page.
+
+    ``what`` names the input in the error for a document with no text ("the HTML page").
+    """
+    from service.errors import EmptyDocumentError  # the data model stays import-light
+
+    blocks: list[lp.TextBlock] = []
+    tables: list[TableGrid] = []
+    for item in items:
+        if isinstance(item, TableGrid):
+            blocks.append(text_block("", None, BlockType.TABLE, block_id=len(tables)))
+            tables.append(item)
+        else:
+            blocks.append(text_block(item, None, BlockType.PARAGRAPH))
+    if not any(b.text for b in blocks) and not any(c.text for t in tables for c in t.cells):
+        raise EmptyDocumentError(f"{what} has no text")
+    page = Page(1, None, None, text_source, lp.Layout(blocks), tables, needs_ocr=False)
+    return Document(source=source, pages=[page])

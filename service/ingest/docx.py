@@ -15,20 +15,17 @@ import zlib
 from collections.abc import Iterator
 from io import BytesIO
 
-import layoutparser as lp
 from lxml import etree
 
 from service.datamodel import (
-    BlockType,
     Document,
     GridCell,
-    Page,
     SourceInfo,
     TableGrid,
     TextSource,
-    text_block,
+    flow_document,
 )
-from service.errors import CorruptDocumentError, EmptyDocumentError, TooLargeError
+from service.errors import CorruptDocumentError, TooLargeError
 
 W_TRANSITIONAL = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W_STRICT = "http://purl.oclc.org/ooxml/wordprocessingml/main"
@@ -54,27 +51,7 @@ def read_docx(data: bytes, source: SourceInfo) -> Document:
     body = root.find(reader.w("body"))
     if body is None:
         raise CorruptDocumentError("the Word document has no body (word/document.xml is broken)")
-
-    blocks: list[lp.TextBlock] = []
-    tables: list[TableGrid] = []
-    for item in reader.blocks(body):
-        if isinstance(item, TableGrid):
-            blocks.append(text_block("", None, BlockType.TABLE, block_id=len(tables)))
-            tables.append(item)
-        else:
-            blocks.append(text_block(item, None, BlockType.PARAGRAPH))
-    if not any(b.text for b in blocks) and not any(c.text for t in tables for c in t.cells):
-        raise EmptyDocumentError("the Word document has no text")
-    page = Page(
-        number=1,
-        width=None,
-        height=None,
-        text_source=TextSource.DOCX,
-        blocks=lp.Layout(blocks),
-        tables=tables,
-        needs_ocr=False,
-    )
-    return Document(source=source, pages=[page])
+    return flow_document(source, list(reader.blocks(body)), TextSource.DOCX, "the Word document")
 
 
 def _load_main_part(data: bytes) -> etree._Element:

@@ -12,19 +12,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import layoutparser as lp
 import lxml.html
 from lxml import etree
 
 from service.datamodel import (
-    BlockType,
     Document,
     GridCell,
-    Page,
     SourceInfo,
     TableGrid,
     TextSource,
-    text_block,
+    flow_document,
 )
 from service.errors import EmptyDocumentError
 
@@ -95,27 +92,8 @@ def read_html(data: bytes, source: SourceInfo) -> Document:
         emitter.walk(title)
     emitter.walk(root)
     emitter.flush()
-
-    blocks: list[lp.TextBlock] = []
-    tables: list[TableGrid] = []
-    for item in emitter.items:
-        if isinstance(item, TableGrid):
-            blocks.append(text_block("", None, BlockType.TABLE, block_id=len(tables)))
-            tables.append(item)
-        elif not _is_chrome_line(item):
-            blocks.append(text_block(item, None, BlockType.PARAGRAPH))
-    if not any(b.text for b in blocks) and not any(c.text for t in tables for c in t.cells):
-        raise EmptyDocumentError("the HTML page has no text")
-    page = Page(
-        number=1,
-        width=None,
-        height=None,
-        text_source=TextSource.HTML,
-        blocks=lp.Layout(blocks),
-        tables=tables,
-        needs_ocr=False,
-    )
-    return Document(source=source, pages=[page])
+    items = [it for it in emitter.items if isinstance(it, TableGrid) or not _is_chrome_line(it)]
+    return flow_document(source, items, TextSource.HTML, "the HTML page")
 
 
 # --- decoding ---------------------------------------------------------------------------------------

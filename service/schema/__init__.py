@@ -6,6 +6,7 @@ the CLI and (later) the API and review UI all read it from here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -137,49 +138,30 @@ def _read(name: str) -> dict[str, Any]:
 
 
 def _expand_identities(fmt: ReportFormat, specs: list[dict[str, Any]]) -> tuple[IdentityInstance, ...]:
-    out: list[IdentityInstance] = []
-    col_ids = [c.id for c in fmt.requests_columns]
-    row_ids = [r.id for r in fmt.requests_rows]
+    """One instance per row, column or group; terms become cell ids through ``cell(instance, term)``."""
     results = [r.id for r in fmt.result_rows]
+    each: dict[str, tuple[list[str], Callable[[str, str], str]]] = {
+        "row": ([r.id for r in fmt.requests_rows], lambda row, col: f"requests.{row}.{col}"),
+        "column": ([c.id for c in fmt.requests_columns], lambda col, row: f"requests.{row}.{col}"),
+        "group": ([g.id for g in fmt.appeals_groups], lambda group, field: f"appeals.{group}.{field}"),
+    }
+    out: list[IdentityInstance] = []
     for spec in specs:
-        family, msg = spec["id"], spec["message"]
-        lhs, rhs = list(spec["lhs"]), list(spec["rhs"])
-        rhs = [x for term in rhs for x in (results if term == "@results" else [term])]
-        if spec["for_each"] == "row":
-            for r in row_ids:
-                out.append(
-                    IdentityInstance(
-                        f"{family}:{r}",
-                        family,
-                        tuple(f"requests.{r}.{c}" for c in lhs),
-                        tuple(f"requests.{r}.{c}" for c in rhs),
-                        msg,
-                    )
+        if spec["for_each"] not in each:  # pragma: no cover - schema authoring error
+            raise ValueError(f"unknown for_each in identity {spec['id']}")
+        instances, cell = each[spec["for_each"]]
+        lhs = list(spec["lhs"])
+        rhs = [x for term in spec["rhs"] for x in (results if term == "@results" else [term])]
+        for inst in instances:
+            out.append(
+                IdentityInstance(
+                    f"{spec['id']}:{inst}",
+                    spec["id"],
+                    tuple(cell(inst, t) for t in lhs),
+                    tuple(cell(inst, t) for t in rhs),
+                    spec["message"],
                 )
-        elif spec["for_each"] == "column":
-            for c in col_ids:
-                out.append(
-                    IdentityInstance(
-                        f"{family}:{c}",
-                        family,
-                        tuple(f"requests.{r}.{c}" for r in lhs),
-                        tuple(f"requests.{r}.{c}" for r in rhs),
-                        msg,
-                    )
-                )
-        elif spec["for_each"] == "group":
-            for g in fmt.appeals_groups:
-                out.append(
-                    IdentityInstance(
-                        f"{family}:{g.id}",
-                        family,
-                        tuple(f"appeals.{g.id}.{f}" for f in lhs),
-                        tuple(f"appeals.{g.id}.{f}" for f in rhs),
-                        msg,
-                    )
-                )
-        else:  # pragma: no cover - schema authoring error
-            raise ValueError(f"unknown for_each in identity {family}")
+            )
     return tuple(out)
 
 
