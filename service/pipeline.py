@@ -15,6 +15,7 @@ from service.errors import NeedsOcrError, NotAReportError
 from service.ingest import DEFAULT_MAX_BYTES, load_document, load_path
 from service.labels import fold_width, normalize_label
 from service.layout import Element, ElementKind, analyze
+from service.legacy import legacy_checks, map_legacy
 from service.mapping import MappingResult, map_active, map_appeals, map_requests
 from service.reconcile import Check, Reconciliation, reconcile
 from service.result import (
@@ -74,8 +75,10 @@ def extract_document(doc: Document) -> ExtractionResult:
                 map_requests(e.table, fmt, mapping)
             elif kind == "appeals" and e.table is not None:
                 map_appeals(e.table, fmt, mapping)
+    legacy_rows = map_legacy([e.table for e, _ in tables if e.table], mapping) if fmt.id == "legacy" else []
     warnings += mapping.warnings
     rec = reconcile(fmt, mapping)
+    rec.checks.extend(legacy_checks(legacy_rows, rec.cells))
     warnings += rec.warnings
     sections = narrative.build_sections(elements, fmt)
     soft = narrative.section_checks(sections, fmt)

@@ -57,6 +57,8 @@ def _state(cell_id: str, reading: CellReading | None, statutory: bool) -> CellSt
 
 def reconcile(fmt: ReportFormat, mapping: MappingResult) -> Reconciliation:
     cells: dict[str, CellState] = {cid: _state(cid, mapping.readings.get(cid), True) for cid in fmt.cells}
+    for cid, reading in mapping.readings.items():
+        cells.setdefault(cid, _state(cid, reading, True))  # legacy cells are keyed by their printed label
     for cid, reading in mapping.extra.items():
         cells[cid] = _state(cid, reading, False)
     warnings: list[str] = []
