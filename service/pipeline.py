@@ -27,6 +27,7 @@ from service.result import (
     SourceOut,
 )
 from service.schema import FORMATS, FormatId, format_for_year, load_format
+from service.soft_checks import regulations_at_county_level, year_consistency
 from service.tables import classify_table, join_page_breaks
 
 _YEAR = re.compile(r"(20[0-4]\d|199\d)\s*年度?")
@@ -86,6 +87,8 @@ def extract_document(doc: Document) -> ExtractionResult:
     if fmt.has_statutory_tables and missing:
         warnings.append(f"{len(missing)} statutory cells were not found in the document")
     metadata = _metadata(title, decision.year, elements)
+    soft += year_consistency(decision.year, elements)
+    soft += regulations_at_county_level(metadata.agency, fmt, rec.cells)
     return ExtractionResult(
         source=SourceOut(
             filename=doc.source.filename,
