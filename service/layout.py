@@ -50,6 +50,8 @@ _PAGE_NUMBER = re.compile(
     r"^(?:[-–—－]\s*\d{1,4}\s*[-–—－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4}|\d{1,4})$"
 )
 _HEADING = re.compile(r"^\s*([一二三四五六七八九十]{1,3})\s*[、.．,，]\s*(\S.*)$")
+# A table row printed as text ends in numbers separated by spaces: "规章 0 0 0".
+_ROW_END = re.compile(r"\s\d[\d,.]*(?:\s+\d[\d,.]*)+\s*$")
 _SENTENCE_END = ("。", "；", "：", ";", ":", "！", "？")
 # Margins (fraction of page height) where running headers, footers and page numbers live.
 TOP_BAND, BOTTOM_BAND = 0.09, 0.10
@@ -146,7 +148,7 @@ def _build_elements(lines: list[tuple[Page, lp.TextBlock]]) -> list[Element]:
     left, right, size = _line_metrics(lines)
     elements: list[Element] = []
     open_para: Element | None = None  # a PDF paragraph that may continue on the next line
-    prev_line_full = False
+    prev_line_full = prev_row_like = False
     for page, block in lines:
         btype = block.type
         if btype == str(BlockType.TABLE):
@@ -191,7 +193,15 @@ def _build_elements(lines: list[tuple[Page, lp.TextBlock]]) -> list[Element]:
             open_para = None
             continue
         indented = bbox[0] > left + 1.2 * size
-        if open_para is not None and prev_line_full and not indented:
+        # An enumerated item or a line after a table-like row (ending in a number) starts anew.
+        starts_item = leading_ordinal(text) is not None or _ROW_END.search(text) is not None
+        if (
+            open_para is not None
+            and prev_line_full
+            and not indented
+            and not starts_item
+            and not prev_row_like
+        ):
             open_para.text += text
             if page.number not in open_para.pages:
                 open_para.pages.append(page.number)
@@ -205,6 +215,7 @@ def _build_elements(lines: list[tuple[Page, lp.TextBlock]]) -> list[Element]:
             elements.append(open_para)
         # A line that reaches the right margin wraps into the next one; a short line ends the paragraph.
         prev_line_full = bbox[2] >= right - 1.5 * size
+        prev_row_like = _ROW_END.search(text) is not None
     return elements
 
 

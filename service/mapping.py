@@ -136,6 +136,7 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
             header_end = r
             break
     col_map: dict[int, Label] = {}
+    column_factor = 1.0  # lowered when the columns are known by position only
     for j in range(table.n_cols):
         leaf = next(
             (c for c in (m[r][j] for r in range(header_end - 1, -1, -1)) if c is not None and c.text.strip()),
@@ -151,6 +152,7 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
         numeric_cols = _numeric_columns(m, header_end)
         if len(numeric_cols) == len(fmt.requests_columns) and not col_map:
             col_map = dict(zip(numeric_cols, fmt.requests_columns, strict=True))
+            column_factor = MATCH_POSITION
             out.warnings.append("table 三: column header not found; columns mapped by position")
         else:
             missing = [c.label for c in fmt.requests_columns if c not in col_map.values()]
@@ -181,7 +183,7 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
         for j, col in col_map.items():
             cid = f"requests.{row_def.id}.{col.id}"
             statutory = cid in fmt.cells
-            out.add(_reading(cid, m[r][j], table.source, score, "int"), extra=not statutory)
+            out.add(_reading(cid, m[r][j], table.source, score * column_factor, "int"), extra=not statutory)
 
 
 def _row_has_numbers(row: list[GridCell | None], col_map: dict[int, Label]) -> bool:

@@ -28,7 +28,8 @@ from service.result import (
 )
 from service.schema import FORMATS, FormatId, format_for_year, load_format
 from service.soft_checks import regulations_at_county_level, year_consistency
-from service.tables import classify_table, join_page_breaks
+from service.tables import classify_tables, join_page_breaks
+from service.text_tables import recover_text_tables
 
 _YEAR = re.compile(r"(20[0-4]\d|199\d)\s*年度?")
 
@@ -51,7 +52,7 @@ def extract_bytes(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BY
 
 def extract_document(doc: Document) -> ExtractionResult:
     layout = analyze(doc)
-    elements = join_page_breaks(layout.elements)
+    elements = recover_text_tables(join_page_breaks(layout.elements))
     warnings = list(doc.warnings)
     ocr_pages = [p.number for p in doc.pages if p.needs_ocr]
     if ocr_pages:
@@ -59,9 +60,7 @@ def extract_document(doc: Document) -> ExtractionResult:
             f"pages {', '.join(map(str, ocr_pages))} have no usable text layer "
             "and need OCR, which is not installed"
         )
-    tables = [
-        (e, classify_table(e.table)) for e in elements if e.kind == ElementKind.TABLE and e.table is not None
-    ]
+    tables = classify_tables(elements)
     title = next((e.text for e in elements if e.kind == ElementKind.TITLE), None)
     _require_report(elements, tables, title, ocr_pages, len(doc.pages))
 

@@ -122,3 +122,17 @@ def classify_table(table: TableGrid) -> str | None:
     }
     best = max(scores, key=lambda k: scores[k])
     return best if scores[best] >= 2 else None
+
+
+def classify_tables(elements: list[Element]) -> list[tuple[Element, str | None]]:
+    """Every table element with its kind; a table whose cells do not tell (numbers only, as in a
+    flattened table 四) takes the kind of the section it sits in."""
+    by_section = {"active": "active", "requests": "requests", "appeals": "appeals"}
+    section: str | None = None
+    out: list[tuple[Element, str | None]] = []
+    for el in elements:
+        if el.kind == ElementKind.HEADING:
+            section = el.section_key
+        elif el.kind == ElementKind.TABLE and el.table is not None:
+            out.append((el, classify_table(el.table) or by_section.get(section or "")))
+    return out

@@ -52,6 +52,9 @@ class Char:
     x1: float
     bottom: float
     size: float
+    # Vertical middle of the loose box (font ascent to descent): the same for every glyph of a
+    # line, unlike the ink box of 一 or “.
+    middle: float
 
     @property
     def cx(self) -> float:
@@ -61,7 +64,7 @@ class Char:
 
     @property
     def cy(self) -> float:
-        return (self.top + self.bottom) / 2
+        return self.middle
 
 
 @dataclass(slots=True)
@@ -134,8 +137,17 @@ def _chars(pdf_page: pdfium.PdfPage, height: float) -> list[Char]:
             left, loose_bottom, right, loose_top = textpage.get_charbox(i, loose=True)
             size = float(loose_top - loose_bottom)
             _, bottom, _, top = textpage.get_charbox(i)
+            middle = height - float(loose_top + loose_bottom) / 2
             out.append(
-                Char(chr(code), float(left), height - float(top), float(right), height - float(bottom), size)
+                Char(
+                    chr(code),
+                    float(left),
+                    height - float(top),
+                    float(right),
+                    height - float(bottom),
+                    size,
+                    middle,
+                )
             )
         return out
     finally:
@@ -325,14 +337,11 @@ def assemble_lines(chars: list[Char]) -> list[TextLine]:
     for ch in sorted(chars, key=lambda c: (c.cy, c.x0)):
         if not ch.text.strip() and not lines:
             continue
-        if lines:
-            last = lines[-1]
-            ref_top = min(c.top for c in last)
-            ref_bottom = max(c.bottom for c in last)
-            overlap = min(ref_bottom, ch.bottom) - max(ref_top, ch.top)
-            if overlap >= 0.5 * min(ref_bottom - ref_top, ch.bottom - ch.top, 1e9):
-                last.append(ch)
-                continue
+        # Glyphs of one line share the middle of their loose boxes; the next line is a line pitch
+        # (about one font size) away.
+        if lines and abs(ch.cy - lines[-1][0].cy) <= 0.4 * max(ch.size, lines[-1][0].size, 1.0):
+            lines[-1].append(ch)
+            continue
         lines.append([ch])
     out: list[TextLine] = []
     for group in lines:
