@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Traditional forms seen in mirrored reports (總計, 結轉, 維持 …), folded to simplified.
 _TRAD = str.maketrans(
@@ -82,6 +83,7 @@ def fold_width(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=65536)
 def normalize_label(text: str, *, keep_ordinal: bool = False) -> str:
     """Whitespace removed, width folded, quotes dropped, 、/， unified, traditional folded."""
     t = fold_width(text).translate(_TRAD)

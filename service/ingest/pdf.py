@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import ctypes
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import layoutparser as lp
@@ -55,16 +56,15 @@ class Char:
     # Vertical middle of the loose box (font ascent to descent): the same for every glyph of a
     # line, unlike the ink box of 一 or “.
     middle: float
+    # The point that places a glyph in a line and a table cell: horizontally where the glyph starts,
+    # not its middle, because CJK punctuation that hangs past a cell's right edge (、，。 at a line
+    # end) belongs to the cell it starts in.
+    cx: float = field(init=False)
+    cy: float = field(init=False)
 
-    @property
-    def cx(self) -> float:
-        # Where the glyph starts, not its middle: CJK punctuation that hangs past a cell's right
-        # edge (、，。 at a line end) belongs to the cell it starts in.
-        return min((self.x0 + self.x1) / 2, self.x0 + 0.5)
-
-    @property
-    def cy(self) -> float:
-        return self.middle
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cx", min((self.x0 + self.x1) / 2, self.x0 + 0.5))
+        object.__setattr__(self, "cy", self.middle)
 
 
 @dataclass(slots=True)
@@ -396,25 +396,37 @@ def _grid_from_cells(
     if n_cols < 2 or n_rows < 1:
         return None
     box = (xs[0], ys[0], xs[-1], ys[-1])
-    table_chars = [c for c in chars if _inside(c, box)]
     grid_cells: list[GridCell] = []
+    owner: dict[tuple[int, int], int] = {}  # grid position -> index of the anchor cell covering it
     for x0, top, x1, bottom in cells:
         c0, c1 = _index(xs, x0), _index(xs, x1)
         r0, r1 = _index(ys, top), _index(ys, bottom)
         if c1 <= c0 or r1 <= r0:
             continue
-        inner = [c for c in table_chars if x0 <= c.cx <= x1 and top <= c.cy <= bottom]
-        text = "\n".join(line.text for line in assemble_lines(inner))
+        for r in range(r0, r1):
+            for c in range(c0, c1):
+                owner[(r, c)] = len(grid_cells)
         grid_cells.append(
             GridCell(
                 row=r0,
                 col=c0,
-                text=text,
+                text="",
                 row_span=r1 - r0,
                 col_span=c1 - c0,
                 bbox=(float(x0), float(top), float(x1), float(bottom)),
                 page=number,
             )
         )
+    # Each glyph goes to the cell whose grid position holds its anchor point: one lookup per glyph.
+    inner: list[list[Char]] = [[] for _ in grid_cells]
+    for ch in chars:
+        if not _inside(ch, box):
+            continue
+        r, c = bisect_right(ys, ch.cy) - 1, bisect_right(xs, ch.cx) - 1
+        k = owner.get((min(max(r, 0), n_rows - 1), min(max(c, 0), n_cols - 1)))
+        if k is not None:
+            inner[k].append(ch)
+    for cell, glyphs in zip(grid_cells, inner, strict=True):
+        cell.text = "\n".join(line.text for line in assemble_lines(glyphs))
     grid_cells.sort(key=lambda c: (c.row, c.col))
     return TableGrid(n_rows, n_cols, grid_cells, TextSource.TEXT_LAYER, page=number, bbox=box, pages=[number])
