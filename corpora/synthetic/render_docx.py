@@ -12,6 +12,7 @@ import io
 import zipfile
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 from docx.oxml.ns import qn
@@ -23,6 +24,8 @@ from corpora.synthetic.spec import RenderOptions, ReportSpec
 
 BODY_FONT = "仿宋_GB2312"
 TITLE_FONT = "方正小标宋简体"
+# the font names Word documents of government offices use for each family
+DOCX_FONT_NAMES = {"song": "宋体", "fangsong": "仿宋_GB2312", "kai": "楷体_GB2312", "hei": "黑体"}
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
@@ -37,11 +40,11 @@ def _set_east_asian_font(run_or_style: object, name: str) -> None:
         rfonts.set(qn(attr), name)
 
 
-def _add_table(doc: Document, grid: Grid, size: float) -> Table:
+def _add_table(doc: DocxDocument, grid: Grid, size: float, width: float = 15.6) -> Table:
     table = doc.add_table(rows=grid.n_rows, cols=grid.n_cols)
     table.style = "Table Grid"  # single ruled lines on every cell border, like the template
     total = sum(grid.col_weights)
-    width = 15.6  # cm of text width
+    # width: cm of text width
     for j, w in enumerate(grid.col_weights):
         for cell in table.columns[j].cells:
             cell.width = Cm(width * w / total)
@@ -59,7 +62,7 @@ def _add_table(doc: Document, grid: Grid, size: float) -> Table:
     return table
 
 
-def _page_break(doc: Document) -> None:
+def _page_break(doc: DocxDocument) -> None:
     doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
 
@@ -73,7 +76,7 @@ def render_docx(spec: ReportSpec, options: RenderOptions | None = None) -> bytes
     section.top_margin, section.bottom_margin = Cm(3.0), Cm(2.8)
     normal = doc.styles["Normal"]
     normal.font.size = Pt(options.font_size)
-    _set_east_asian_font(normal, BODY_FONT)
+    _set_east_asian_font(normal, DOCX_FONT_NAMES[options.font] if options.font else BODY_FONT)
     if options.page_header:
         section.header.paragraphs[0].text = options.page_header
         section.header.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -82,13 +85,14 @@ def render_docx(spec: ReportSpec, options: RenderOptions | None = None) -> bytes
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = title.add_run(spec.title)
     run.font.size = Pt(options.font_size + 6)
-    _set_east_asian_font(run, TITLE_FONT)
+    _set_east_asian_font(run, DOCX_FONT_NAMES[options.title_font] if options.title_font else TITLE_FONT)
 
     def para(text: str) -> None:
         p = doc.add_paragraph(text)
         p.paragraph_format.first_line_indent = Pt(2 * options.font_size)
 
-    table_size = max(7.5, round(options.font_size * 0.65, 1))
+    table_size = options.table_font_size or max(7.5, round(options.font_size * 0.65, 1))
+    table_cm = 15.6 * min(1.0, max(0.5, options.table_width))
     for text in spec.preamble:
         para(text)
     for sec in spec.sections:
@@ -97,27 +101,31 @@ def render_docx(spec: ReportSpec, options: RenderOptions | None = None) -> bytes
             para(text)
         if sec.key == "active":
             for g in active_grids(spec, options):
-                _add_table(doc, g, table_size)
+                _add_table(doc, g, table_size, table_cm)
                 doc.add_paragraph()
         elif sec.key == "requests":
             grid = requests_grid(spec, options)
             n = options.requests_break_after_row
             if n is not None and 0 < n < grid.n_rows - grid.header_rows:
                 top, bottom = cut_grid(grid, grid.header_rows + n)
-                _add_table(doc, top, table_size)
+                _add_table(doc, top, table_size, table_cm)
                 _page_break(doc)
-                _add_table(doc, bottom, table_size)
+                _add_table(doc, bottom, table_size, table_cm)
             else:
-                _add_table(doc, grid, table_size)
+                _add_table(doc, grid, table_size, table_cm)
         elif sec.key == "appeals":
             grid = appeals_grid(spec, options)
             if options.appeals_header_data_split:
                 header, data = cut_grid(grid, grid.header_rows)
-                _add_table(doc, header, table_size)
+                _add_table(doc, header, table_size, table_cm)
                 _page_break(doc)
-                _add_table(doc, data, table_size)
+                _add_table(doc, data, table_size, table_cm)
             else:
-                _add_table(doc, grid, table_size)
+                _add_table(doc, grid, table_size, table_cm)
+
+    for line in spec.closing:
+        p = doc.add_paragraph(line)
+        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
     props = doc.core_properties
     props.title, props.author, props.last_modified_by = spec.title, spec.agency, spec.agency

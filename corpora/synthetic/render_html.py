@@ -67,6 +67,7 @@ def render_html(spec: ReportSpec, options: RenderOptions | None = None) -> bytes
             body.append(_table_html(requests_grid(spec, options)))
         elif section.key == "appeals":
             body.append(_table_html(appeals_grid(spec, options)))
+    body += [f'<p style="text-align:right;">{escape(line)}</p>' for line in spec.closing]
     nav = "".join(f'<li><a href="/{i}/">{escape(n)}</a></li>' for i, n in enumerate(_NAV))
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN">

@@ -14,8 +14,8 @@ from functools import cache
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT
-from reportlab.lib.pagesizes import A4
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.pdfbase import pdfmetrics
@@ -26,6 +26,7 @@ from reportlab.platypus import (
     CondPageBreak,
     Flowable,
     Frame,
+    NextPageTemplate,
     PageBreak,
     PageTemplate,
     Paragraph,
@@ -34,6 +35,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from corpora.synthetic.fonts import register_reportlab
 from corpora.synthetic.layout import (
     Grid,
     GridCell,
@@ -51,6 +53,9 @@ PAGE_W, PAGE_H = A4
 MARGIN_LEFT, MARGIN_RIGHT = 2.8 * cm, 2.6 * cm
 MARGIN_TOP, MARGIN_BOTTOM = 3.0 * cm, 2.8 * cm
 FRAME_W = PAGE_W - MARGIN_LEFT - MARGIN_RIGHT
+# a landscape page for wide tables: same margins, long side horizontal
+LAND_W, LAND_H = landscape(A4)
+LAND_FRAME_W = LAND_W - MARGIN_LEFT - MARGIN_RIGHT
 
 
 @cache
@@ -61,10 +66,15 @@ def _register_font() -> str:
 
 
 class _Styles:
-    def __init__(self, size: float) -> None:
+    def __init__(self, size: float, options: RenderOptions | None = None) -> None:
+        options = options or RenderOptions()
+        body_font = register_reportlab(options.font) if options.font else FONT
+        title_font = register_reportlab(options.title_font) if options.title_font else body_font
+        table_font = register_reportlab(options.table_font) if options.table_font else body_font
+        self.font = body_font
         self.body = ParagraphStyle(
             "body",
-            fontName=FONT,
+            fontName=body_font,
             fontSize=size,
             leading=size * 1.75,
             firstLineIndent=2 * size,
@@ -73,7 +83,7 @@ class _Styles:
         )
         self.title = ParagraphStyle(
             "title",
-            fontName=FONT,
+            fontName=title_font,
             fontSize=size + 6,
             leading=(size + 6) * 1.5,
             alignment=TA_CENTER,
@@ -86,11 +96,12 @@ class _Styles:
             spaceBefore=size * 0.3,
             spaceAfter=size * 0.3,
         )
-        t = max(7.5, round(size * 0.65, 1))
+        t = options.table_font_size or max(7.5, round(size * 0.65, 1))
         self.cell_size = t
-        self.cell = ParagraphStyle("cell", fontName=FONT, fontSize=t, leading=t * 1.3, wordWrap="CJK")
+        self.cell = ParagraphStyle("cell", fontName=table_font, fontSize=t, leading=t * 1.3, wordWrap="CJK")
         self.cell_center = ParagraphStyle("cell_c", parent=self.cell, alignment=TA_CENTER)
         self.cell_left = ParagraphStyle("cell_l", parent=self.cell, alignment=TA_LEFT)
+        self.closing = ParagraphStyle("closing", parent=self.body, firstLineIndent=0, alignment=TA_RIGHT)
 
 
 def _cell_flowable(cell: GridCell, st: _Styles) -> Flowable:
@@ -103,7 +114,7 @@ def _cell_flowable(cell: GridCell, st: _Styles) -> Flowable:
     return Paragraph(escape(cell.text), style)
 
 
-def _build_table(grid: Grid, st: _Styles) -> Table:
+def _build_table(grid: Grid, st: _Styles, width: float = FRAME_W) -> Table:
     data: list[list[Flowable | str]] = [["" for _ in range(grid.n_cols)] for _ in range(grid.n_rows)]
     commands: list[tuple] = [
         ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
@@ -119,7 +130,7 @@ def _build_table(grid: Grid, st: _Styles) -> Table:
         if c.rowspan > 1 or c.colspan > 1:
             commands.append(("SPAN", (c.col, c.row), (c.col + c.colspan - 1, c.row + c.rowspan - 1)))
     total = sum(grid.col_weights)
-    widths = [FRAME_W * w / total for w in grid.col_weights]
+    widths = [width * w / total for w in grid.col_weights]
     table = Table(data, colWidths=widths, repeatRows=0, hAlign="CENTER")
     table.setStyle(TableStyle(commands))
     return table
@@ -192,12 +203,28 @@ class _FillToBottom(Flowable):
 
 
 def _story(spec: ReportSpec, options: RenderOptions, st: _Styles) -> list[Flowable]:
-    def build(g: Grid) -> Table:
-        return _build_table(g, st)
+    portrait_width = FRAME_W * min(1.0, max(0.5, options.table_width))
+    landscape_width = LAND_FRAME_W * min(1.0, max(0.5, options.table_width))
+
+    def portrait(g: Grid) -> Table:
+        return _build_table(g, st, portrait_width)
+
+    def wide(g: Grid) -> Table:
+        return _build_table(g, st, landscape_width)
+
+    build = portrait
 
     story: list[Flowable] = [Paragraph(escape(spec.title), st.title)]
     story += [Paragraph(escape(p), st.body) for p in spec.preamble]
+    on_landscape = False
     for section in spec.sections:
+        if options.landscape_tables:
+            # sections 三 and 四 with their tables go on landscape pages, the rest stays portrait
+            wants_landscape = section.key in ("requests", "appeals")
+            if wants_landscape != on_landscape:
+                story += [NextPageTemplate("landscape" if wants_landscape else "page"), PageBreak()]
+                on_landscape = wants_landscape
+                build = wide if wants_landscape else portrait
         heading = Paragraph(escape(section.heading), st.heading)
         body = [Paragraph(escape(p), st.body) for p in section.paragraphs]
         if section.key == "appeals" and options.appeals_header_data_split:
@@ -226,22 +253,31 @@ def _story(spec: ReportSpec, options: RenderOptions, st: _Styles) -> list[Flowab
                 _GridFlowable(appeals_grid(spec, options), build, splittable=False),
                 Spacer(1, st.cell_size),
             ]
+    if options.landscape_tables and on_landscape and spec.closing:
+        story += [NextPageTemplate("page"), PageBreak()]
+    if spec.closing:
+        story.append(Spacer(1, st.body.leading))
+        story += [Paragraph(escape(line), st.closing) for line in spec.closing]
     return story
 
 
-def _page_decorator(options: RenderOptions) -> Callable[[Canvas, BaseDocTemplate], None]:
+def _page_decorator(
+    options: RenderOptions, font: str = FONT, size: tuple[float, float] = (PAGE_W, PAGE_H)
+) -> Callable[[Canvas, BaseDocTemplate], None]:
+    width, height = size
+
     def decorate(canvas: Canvas, doc: BaseDocTemplate) -> None:
         canvas.saveState()
         if options.page_header:
-            y = PAGE_H - MARGIN_TOP + 0.9 * cm
-            canvas.setFont(FONT, 9)
-            canvas.drawCentredString(PAGE_W / 2, y, options.page_header)
+            y = height - MARGIN_TOP + 0.9 * cm
+            canvas.setFont(font, 9)
+            canvas.drawCentredString(width / 2, y, options.page_header)
             canvas.setLineWidth(0.5)
-            canvas.line(MARGIN_LEFT, y - 4, PAGE_W - MARGIN_RIGHT, y - 4)
+            canvas.line(MARGIN_LEFT, y - 4, width - MARGIN_RIGHT, y - 4)
         if options.page_number_format:
-            canvas.setFont(FONT, 11)
+            canvas.setFont(font, 11)
             canvas.drawCentredString(
-                PAGE_W / 2, MARGIN_BOTTOM - 1.3 * cm, options.page_number_format.format(n=doc.page)
+                width / 2, MARGIN_BOTTOM - 1.3 * cm, options.page_number_format.format(n=doc.page)
             )
         canvas.restoreState()
 
@@ -252,7 +288,7 @@ def render_pdf(spec: ReportSpec, options: RenderOptions | None = None) -> bytes:
     """The report as PDF bytes; identical bytes for identical input (reportlab invariant mode)."""
     options = options or RenderOptions()
     _register_font()
-    st = _Styles(options.font_size)
+    st = _Styles(options.font_size, options)
     buf = io.BytesIO()
     doc = BaseDocTemplate(
         buf,
@@ -267,6 +303,19 @@ def render_pdf(spec: ReportSpec, options: RenderOptions | None = None) -> bytes:
         invariant=1,  # fixed document id and dates: same spec, same bytes
     )
     frame = Frame(MARGIN_LEFT, MARGIN_BOTTOM, FRAME_W, PAGE_H - MARGIN_TOP - MARGIN_BOTTOM, id="body")
-    doc.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=_page_decorator(options))])
+    templates = [PageTemplate(id="page", frames=[frame], onPage=_page_decorator(options, st.font))]
+    if options.landscape_tables:
+        land_frame = Frame(
+            MARGIN_LEFT, MARGIN_BOTTOM, LAND_FRAME_W, LAND_H - MARGIN_TOP - MARGIN_BOTTOM, id="wide"
+        )
+        templates.append(
+            PageTemplate(
+                id="landscape",
+                frames=[land_frame],
+                pagesize=(LAND_W, LAND_H),
+                onPage=_page_decorator(options, st.font, (LAND_W, LAND_H)),
+            )
+        )
+    doc.addPageTemplates(templates)
     doc.build(_story(spec, options, st))
     return buf.getvalue()

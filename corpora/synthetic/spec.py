@@ -11,6 +11,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
+from corpora.synthetic.fonts import FontFamily
 from service.schema import load_format
 
 SpecFormat = Literal["2021", "2019"]
@@ -46,6 +47,17 @@ class RenderOptions:
     page_number_format: str | None = "- {n} -"
     # body text size in points (tables use a smaller size derived from it)
     font_size: float = 14.0
+    # font families (corpora.synthetic.fonts: song/fangsong/kai/hei); None = the default Hei font.
+    # A family not installed here falls back to WenQuanYi Micro Hei.
+    font: FontFamily | None = None
+    table_font: FontFamily | None = None
+    title_font: FontFamily | None = None
+    # table size in points; None = derived from font_size (0.65 of it, at least 7.5)
+    table_font_size: float | None = None
+    # width of the statutory tables as a fraction of the text width (PDF and DOCX)
+    table_width: float = 1.0
+    # print section 三 and 四 (with their tables) on landscape pages (PDF only)
+    landscape_tables: bool = False
 
     def label(self, official: str) -> str:
         return self.label_variants.get(official, official)
@@ -62,6 +74,8 @@ class ReportSpec:
     preamble: list[str] = field(default_factory=list)
     sections: list[SectionSpec] = field(default_factory=list)
     cells: dict[str, str] = field(default_factory=dict)
+    # lines after the last section, printed right-aligned: the issuing agency and the date
+    closing: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.format not in ("2021", "2019"):
@@ -76,6 +90,7 @@ class ReportSpec:
         return dataclasses.replace(
             self,
             preamble=list(self.preamble),
+            closing=list(self.closing),
             sections=[dataclasses.replace(s, paragraphs=list(s.paragraphs)) for s in self.sections],
             cells=cells,
         )
