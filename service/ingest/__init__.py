@@ -18,6 +18,8 @@ from service.errors import (
 PDF = "application/pdf"
 HTML = "text/html"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PNG, JPEG, TIFF = "image/png", "image/jpeg", "image/tiff"
+IMAGE_TYPES = (PNG, JPEG, TIFF)
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
@@ -40,14 +42,14 @@ def sniff_media_type(data: bytes) -> str:
         raise UnsupportedTypeError("a ZIP file that is not a Word document (DOCX)")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise UnsupportedTypeError("a legacy Word/Excel (.doc/.xls) file; save it as DOCX or PDF")
-    for magic, what in (
-        (b"\x89PNG", "a PNG image"),
-        (b"\xff\xd8\xff", "a JPEG image"),
-        (b"II*\x00", "a TIFF image"),
-        (b"MM\x00*", "a TIFF image"),
+    for magic, media in (
+        (b"\x89PNG", PNG),
+        (b"\xff\xd8\xff", JPEG),
+        (b"II*\x00", TIFF),
+        (b"MM\x00*", TIFF),
     ):
         if head.startswith(magic):
-            raise UnsupportedTypeError(f"{what}; image input needs the OCR stage, which is not installed yet")
+            return media  # read by OCR (service/ingest/image.py)
     text = _decode_head(head).lower()
     if "<html" in text or "<!doctype html" in text or "<body" in text or "<table" in text:
         return HTML
@@ -86,6 +88,10 @@ def load_document(data: bytes, filename: str = "document", *, max_bytes: int = D
         from service.ingest.docx import read_docx
 
         return read_docx(data, source)
+    if media_type in IMAGE_TYPES:
+        from service.ingest.image import read_image
+
+        return read_image(data, source)
     raise InputError(f"no backend for {media_type}")  # pragma: no cover - sniff covers all
 
 
