@@ -1,32 +1,35 @@
-"""Narrative: group paragraphs under the six sections and label them.
+"""Narrative: group paragraphs under the report's sections and label paragraphs and sentences.
 
-Labels here come from the section a paragraph sits in, plus cue words inside section 五 (where
-problems and improvements share one section). The trained classifier of the narrative issue
-replaces the cue rules; the confidences below say how much each rule is trusted.
+Section headings decide where they can (一 → overview, 六 → other_matters); inside 五, where
+problems and improvements share a section and often a paragraph, and in reports without usable
+headings, the trained classifier labels each sentence (service.nlp.labeling). The classifier is
+loaded once per process; without the ``nlp`` extra or the model files, cue-word rules stand in and
+the result says so in its warnings.
 """
 
 from __future__ import annotations
 
-import re
-
 from service.checks import soft_check
 from service.layout import Element, ElementKind
+from service.nlp.labeling import label_section
+from service.nlp.text import split_sentences
 from service.reconcile import Check
-from service.result import ParagraphLabel, ParagraphOut, SectionOut
+from service.result import ParagraphOut, SectionOut, SentenceOut
 from service.schema import ReportFormat
 
-_SECTION_LABEL: dict[str, ParagraphLabel] = {
-    "overview": "overview",
-    "other_matters": "other_matters",
-}
-# Cues that a paragraph of section 五 promises improvements rather than admits problems.
-_IMPROVEMENT_CUES = re.compile(
-    r"下一步|今后|将(?:进一步|继续|切实|加强|不断)|改进措施|改进情况|努力方向|工作打算"
-)
-_PROBLEM_CUES = re.compile(r"存在|不足|问题|差距|有待|不够|薄弱|不平衡|不均衡")
+
+def _classifier_and_note() -> tuple[object | None, str | None]:
+    try:
+        from service.nlp.classifier import default_classifier, load_error
+    except ImportError as exc:  # numpy/onnxruntime missing
+        return None, f"narrative classifier unavailable ({exc}); using cue rules"
+    clf = default_classifier()
+    return clf, load_error()
 
 
-def build_sections(elements: list[Element], fmt: ReportFormat) -> list[SectionOut]:
+def build_sections(
+    elements: list[Element], fmt: ReportFormat, warnings: list[str] | None = None
+) -> list[SectionOut]:
     sections: list[SectionOut] = []
     current = SectionOut(key="preamble", heading=None, page=None)
     for el in elements:
@@ -37,43 +40,54 @@ def build_sections(elements: list[Element], fmt: ReportFormat) -> list[SectionOu
             continue
         if el.kind != ElementKind.PARAGRAPH:
             continue
-        label, confidence = label_paragraph(el.text, current.key)
         current.paragraphs.append(
             ParagraphOut(
                 text=el.text,
-                label=label,
-                confidence=confidence,
+                label=None,
+                confidence=0.0,
                 page=el.page,
                 bbox=[round(v, 2) for v in el.bbox] if el.bbox else None,
             )
         )
     if current.key != "preamble" or current.paragraphs:
         sections.append(current)
+    label_sections(sections, warnings)
     return sections
 
 
-def label_paragraph(text: str, section_key: str) -> tuple[ParagraphLabel | None, float]:
-    if section_key in _SECTION_LABEL:
-        return _SECTION_LABEL[section_key], 0.9
-    if section_key == "problems_improvements":
-        improve, problem = bool(_IMPROVEMENT_CUES.search(text)), bool(_PROBLEM_CUES.search(text))
-        if improve and not problem:
-            return "improvements", 0.8
-        if problem and not improve:
-            return "problems", 0.8
-        # Mixed paragraphs: the cue that comes first usually names what the paragraph leads with.
-        first_improve = _IMPROVEMENT_CUES.search(text)
-        first_problem = _PROBLEM_CUES.search(text)
-        if first_improve and first_problem:
-            return (
-                ("problems", 0.55)
-                if first_problem.start() < first_improve.start()
-                else ("improvements", 0.55)
-            )
-        return "problems", 0.5
-    if section_key == "preamble":
-        return "overview", 0.6
-    return None, 0.0
+def label_sections(sections: list[SectionOut], warnings: list[str] | None = None) -> None:
+    """Fill in paragraph and sentence labels in place."""
+    has_headings = any(s.key != "preamble" for s in sections)
+    needs_model = any(
+        s.paragraphs and (s.key == "problems_improvements" or (s.key == "preamble" and not has_headings))
+        for s in sections
+    )
+    classifier, note = _classifier_and_note() if needs_model else (None, None)
+    if note and warnings is not None and note not in warnings:
+        warnings.append(note)
+    for section in sections:
+        if not section.paragraphs:
+            continue
+        split = [split_sentences(p.text) or [p.text] for p in section.paragraphs]
+        key = None if section.key == "preamble" and not has_headings else section.key
+        try:
+            labelled = label_section(key, split, classifier, document_has_headings=has_headings)  # type: ignore[arg-type]
+        except ImportError as exc:  # the baseline needs jieba at prediction time
+            if warnings is not None:
+                warnings.append(f"narrative classifier failed ({exc}); using cue rules")
+            labelled = label_section(key, split, None, document_has_headings=has_headings)
+        for para, lab in zip(section.paragraphs, labelled, strict=True):
+            para.label = lab.label  # type: ignore[assignment]
+            para.confidence = lab.confidence
+            para.sentences = [
+                SentenceOut(text=s.text, label=s.label, confidence=s.confidence)  # type: ignore[arg-type]
+                for s in lab.sentences
+            ]
+
+
+def narrative_paragraphs(sections: list[SectionOut]) -> list[tuple[str, int | None]]:
+    """(text, page) of every paragraph, for fact extraction."""
+    return [(p.text, p.page) for s in sections for p in s.paragraphs]
 
 
 def section_checks(sections: list[SectionOut], fmt: ReportFormat) -> list[Check]:
