@@ -1,0 +1,156 @@
+"""Request and response bodies of the HTTP API (the result itself is the result contract)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DocStatus = Literal["queued", "processing", "done", "failed"]
+STAGE_PROGRESS = {
+    "queued": 0.0,
+    "retry_wait": 0.0,
+    "claimed": 0.1,
+    "reading": 0.2,
+    "extracting": 0.5,
+    "storing": 0.9,
+    "done": 1.0,
+    "failed": 1.0,
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class JobOut(BaseModel):
+    id: int
+    status: Literal["queued", "running", "done", "failed"]
+    stage: str
+    progress: float = Field(ge=0, le=1)
+    attempts: int
+    max_attempts: int
+    error: ErrorDetail | None = None
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class DocumentError(ErrorDetail):
+    retryable: bool = Field(description="POST …/retry runs the document again")
+
+
+class DocumentOut(BaseModel):
+    id: str
+    sha256: str
+    filename: str
+    media_type: str
+    size: int
+    pages: int | None = None
+    status: DocStatus
+    job: JobOut | None = None
+    error: DocumentError | None = None
+    format: str | None = None
+    year: int | None = None
+    agency: str | None = None
+    title: str | None = None
+    failing_checks: int | None = None
+    uploaded_by: str
+    created_at: str
+    updated_at: str
+    links: dict[str, str]
+
+
+class UploadOut(DocumentOut):
+    duplicate: bool = Field(description="True when this file (same sha256) was uploaded before")
+
+
+class DocumentPage(BaseModel):
+    items: list[DocumentOut]
+    total: int
+    limit: int
+    offset: int
+    next: str | None = None
+
+
+class CellCorrection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: int | float | str | None = Field(
+        description="The number as it should read; a string is parsed like a printed cell (e.g. '1,234'); "
+        "null means printed blank."
+    )
+    reason: str = Field("", max_length=2000)
+
+
+class ParagraphCorrection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, max_length=100_000)
+    label: Literal["overview", "problems", "improvements", "other_matters"] | None = None
+    clear_label: bool = Field(False, description="Set the label to null")
+    reason: str = Field("", max_length=2000)
+
+
+class CheckChange(BaseModel):
+    id: str
+    before: str | None
+    after: str
+
+
+class CorrectionOut(BaseModel):
+    id: int
+    target: Literal["cell", "paragraph"]
+    target_id: str
+    old: Any
+    new: Any
+    reason: str
+    by: str
+    at: str
+
+
+class CellCorrectionResult(BaseModel):
+    correction: CorrectionOut
+    cell: dict[str, Any]
+    checks: list[dict[str, Any]]
+    changed_checks: list[CheckChange]
+    failing_checks: int
+
+
+class ParagraphCorrectionResult(BaseModel):
+    correction: CorrectionOut
+    paragraph: dict[str, Any]
+
+
+class HistoryOut(BaseModel):
+    document_id: str
+    corrections: list[CorrectionOut]
+
+
+class KeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["uploader", "reviewer", "admin"]
+    name: str = Field("", max_length=200)
+
+
+class KeyOut(BaseModel):
+    id: str
+    name: str
+    role: str
+    created_at: str
+    created_by: str | None = None
+    revoked_at: str | None = None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The API key. It is shown once and stored only as a salted hash.")
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: str
+    jobs: str
+    version: str

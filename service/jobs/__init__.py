@@ -1,0 +1,1 @@
+"""Durable jobs: rows in the database are the queue; a local pool or Celery workers run them."""

@@ -1,0 +1,132 @@
+"""Content-addressed file store: a file's name is its sha256, so paths never come from the client.
+
+``FileStore`` is the interface; ``LocalFileStore`` keeps files under a directory. An S3-compatible
+store can implement the same four methods later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+CHUNK = 1024 * 1024
+
+
+class FileStore(Protocol):
+    def put_file(self, path: Path, sha256: str) -> bool:
+        """Move a finished temp file in under its hash; False when the object already existed."""
+        ...
+
+    def get(self, sha256: str) -> bytes: ...
+
+    def exists(self, sha256: str) -> bool: ...
+
+    def delete(self, sha256: str) -> None: ...
+
+
+class SpoolTooLarge(Exception):
+    """The stream went past the byte limit while being spooled."""
+
+
+def _check(sha256: str) -> str:
+    if not _SHA256.match(sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return sha256
+
+
+def _fsync_dir(path: Path) -> None:
+    # The rename is durable only once the directory entry is on disk.
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalFileStore:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.objects = self.root / "objects"
+        self.tmp = self.root / "tmp"
+        self.derived = self.root / "derived"
+        for d in (self.objects, self.tmp, self.derived):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        h = _check(sha256)
+        return self.objects / h[:2] / h[2:4] / h
+
+    @contextlib.contextmanager
+    def spool(self, stream: BinaryIO, max_bytes: int) -> Iterator[tuple[Path, str, int]]:
+        """Copy a stream into a temp file (fsync'd), hashing it; the temp file is gone afterwards
+        unless ``put_file`` moved it in."""
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="upload-", suffix=".part")
+        path = Path(name)
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise SpoolTooLarge(f"the file is over the limit of {max_bytes} bytes")
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            yield path, digest.hexdigest(), size
+        finally:
+            path.unlink(missing_ok=True)
+
+    def put_file(self, path: Path, sha256: str) -> bool:
+        target = self.path_for(sha256)
+        if target.exists():
+            return False
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Same filesystem (tmp/ is inside the root), so the rename is atomic: readers see all or nothing.
+        os.replace(path, target)
+        _fsync_dir(target.parent)
+        return True
+
+    def put_bytes(self, data: bytes, sha256: str | None = None) -> str:
+        digest = sha256 or hashlib.sha256(data).hexdigest()
+        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="put-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            self.put_file(Path(name), digest)
+        finally:
+            Path(name).unlink(missing_ok=True)
+        return digest
+
+    def get(self, sha256: str) -> bytes:
+        return self.path_for(sha256).read_bytes()
+
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def delete(self, sha256: str) -> None:
+        self.path_for(sha256).unlink(missing_ok=True)
+
+    # Derived files (page images) are caches: safe to lose, rebuilt on demand.
+    def derived_path(self, sha256: str, name: str) -> Path:
+        if not re.fullmatch(r"[a-z0-9._-]{1,64}", name):
+            raise ValueError(f"bad derived file name: {name!r}")
+        return self.derived / _check(sha256)[:2] / f"{sha256}-{name}"
+
+    def put_derived(self, sha256: str, name: str, data: bytes) -> None:
+        target = self.derived_path(sha256, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="derived-", suffix=".part")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, target)
