@@ -47,6 +47,12 @@ class GridCell:
     bbox: BBox | None = None
     page: int | None = None
     confidence: float = 1.0
+    # OCR only: the recogniser's top readings of a numeric cell with their probabilities, best
+    # first (the repair stage searches them when an identity fails).
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    # Set when a table joined across pages mixes readers (a text page and a scanned page); None
+    # means the table's own source.
+    source: TextSource | None = None
 
 
 @dataclass
@@ -61,6 +67,9 @@ class TableGrid:
     bbox: BBox | None = None
     # Set when the table continues on the next page and was joined by the table stage.
     pages: list[int] = field(default_factory=list)
+    # Column boundaries (x, points) on the table's first page; a joined table keeps the first
+    # part's, since its later parts may sit elsewhere on their pages (mirrored margins).
+    col_edges: list[float] | None = None
 
     def matrix(self) -> list[list[GridCell | None]]:
         """Every grid position mapped to the anchor cell covering it (spans filled in)."""
@@ -85,6 +94,8 @@ class Page:
     tables: list[TableGrid] = field(default_factory=list)
     # Set by the PDF backend when the page has no usable text layer (the OCR stage takes it).
     needs_ocr: bool = False
+    # OCR pages: the resolution the image was read at (bbox points = pixels x 72 / dpi).
+    ocr_dpi: float | None = None
 
 
 @dataclass

@@ -32,6 +32,10 @@ class CellReading:
     source: TextSource
     match: float  # label-match factor (MATCH_*)
     ocr_confidence: float = 1.0
+    # OCR: the recogniser's top readings (text, probability), best first; the repair stage may
+    # replace ``parsed`` by another candidate and then names the check in ``repaired_by``.
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    repaired_by: str | None = None
 
 
 @dataclass
@@ -58,9 +62,10 @@ def _reading(cell_id: str, cell: GridCell | None, source: TextSource, match: flo
         parsed=parse_number(raw, kind=kind),
         page=cell.page if cell else None,
         bbox=cell.bbox if cell else None,
-        source=source,
+        source=cell.source or source if cell else source,
         match=match,
         ocr_confidence=cell.confidence if cell else 1.0,
+        candidates=list(cell.candidates) if cell else [],
     )
 
 
@@ -191,10 +196,15 @@ def _row_has_numbers(row: list[GridCell | None], col_map: dict[int, Label]) -> b
 
 
 def _numeric_columns(m: list[list[GridCell | None]], start: int) -> list[int]:
+    """Columns whose filled cells are numbers (a column of empty label cells is not one)."""
     cols = []
     for j in range(len(m[0])):
-        vals = [m[r][j] for r in range(start, len(m)) if m[r][j] is not None]
-        if vals and sum(looks_numeric(c.text) for c in vals if c is not None) >= 0.8 * len(vals):
+        texts = [
+            c.text.strip()
+            for c in (m[r][j] for r in range(start, len(m)))
+            if c is not None and c.text.strip()
+        ]
+        if texts and sum(looks_numeric(t) for t in texts) >= 0.8 * len(texts):
             cols.append(j)
     return cols
 
@@ -264,6 +274,17 @@ def _distinct(row: list[GridCell | None]) -> list[GridCell]:
 def map_appeals(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> None:
     m = table.matrix()
     data_rows = [r for r in range(table.n_rows) if _is_numeric_row(m[r], min_numbers=10)]
+    if not data_rows:
+        # Many blank cells: the data row is the row right under the leaf header (结果维持 … 尚未审结),
+        # provided it holds no words.
+        leaf = [
+            r
+            for r in range(table.n_rows)
+            if any(c is not None and "审结" in normalize_label(c.text) for c in m[r])
+        ]
+        below = leaf[-1] + 1 if leaf else table.n_rows
+        if below < table.n_rows and all(looks_numeric(c.text) for c in _distinct(m[below])):
+            data_rows = [below]
     if not data_rows:
         out.warnings.append("table 四: no data row of numbers found")
         return

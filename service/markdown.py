@@ -9,11 +9,11 @@ from service.schema import load_format
 def _fmt(cell: CellOut | None) -> str:
     if cell is None or cell.missing:
         return "?"
-    if cell.blank and not cell.inferred:
+    if cell.inferred:
+        return f"（空，推算{cell.inferred_value}）*"
+    if cell.blank:
         return "（空）"
     text = "" if cell.value is None else str(cell.value)
-    if cell.inferred:
-        text += "*"
     if cell.note:
         text += f"（{cell.note}）"
     if cell.value is None and cell.raw:

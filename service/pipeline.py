@@ -9,15 +9,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from service import narrative
-from service.datamodel import Document
+from service import narrative, nlp
+from service.datamodel import Document, TextSource
 from service.errors import NeedsOcrError, NotAReportError
 from service.ingest import DEFAULT_MAX_BYTES, load_document, load_path
 from service.labels import fold_width, normalize_label
 from service.layout import Element, ElementKind, analyze
 from service.legacy import legacy_checks, map_legacy
 from service.mapping import MappingResult, map_active, map_appeals, map_requests
+from service.ocr.models import ScanWithoutTextError
 from service.reconcile import Check, Reconciliation, reconcile
+from service.repair import repair
 from service.result import (
     CellOut,
     CheckOut,
@@ -62,6 +64,10 @@ def extract_document(doc: Document) -> ExtractionResult:
         )
     tables = classify_tables(elements)
     title = next((e.text for e in elements if e.kind == ElementKind.TITLE), None)
+    if all(p.text_source == TextSource.OCR for p in doc.pages) and not any(
+        e.text.strip() or e.table is not None for e in elements
+    ):
+        raise ScanWithoutTextError(f"OCR found no readable text in the scan ({len(doc.pages)} pages)")
     _require_report(elements, tables, title, ocr_pages, len(doc.pages))
 
     decision = detect_format(elements, title)
@@ -78,14 +84,24 @@ def extract_document(doc: Document) -> ExtractionResult:
     legacy_rows = map_legacy([e.table for e, _ in tables if e.table], mapping) if fmt.id == "legacy" else []
     warnings += mapping.warnings
     rec = reconcile(fmt, mapping)
+    repaired = repair(fmt, mapping, rec)
+    if repaired.repairs:
+        rec = reconcile(fmt, mapping)  # the identities again, on the repaired readings
+    warnings += [
+        f"repaired {r.cell_id}: OCR read {r.old!r}, the identities give {r.new!r} ({r.check_id})"
+        for r in repaired.repairs
+    ] + repaired.warnings
     rec.checks.extend(legacy_checks(legacy_rows, rec.cells))
     warnings += rec.warnings
-    sections = narrative.build_sections(elements, fmt)
+    sections = narrative.build_sections(elements, fmt, warnings)
     soft = narrative.section_checks(sections, fmt)
     missing = [cid for cid, st in rec.cells.items() if st.missing and st.statutory]
     if fmt.has_statutory_tables and missing:
         warnings.append(f"{len(missing)} statutory cells were not found in the document")
     metadata = _metadata(title, decision.year, elements)
+    metadata = nlp.enrich_metadata(metadata, [e.text for e in elements if e.kind == ElementKind.PARAGRAPH])
+    facts, fact_checks = nlp.facts_and_checks(narrative.narrative_paragraphs(sections), rec.cells, warnings)
+    soft += fact_checks
     soft += year_consistency(decision.year, elements)
     soft += regulations_at_county_level(metadata.agency, fmt, rec.cells)
     return ExtractionResult(
@@ -98,11 +114,18 @@ def extract_document(doc: Document) -> ExtractionResult:
         format=fmt.id,
         metadata=metadata,
         pages=[
-            PageOut(number=p.number, width=p.width, height=p.height, text_source=p.text_source.value)
+            PageOut(
+                number=p.number,
+                width=p.width,
+                height=p.height,
+                text_source=p.text_source.value,
+                ocr_dpi=p.ocr_dpi,
+            )
             for p in doc.pages
         ],
         cells=_cells_out(rec),
         sections=sections,
+        facts=facts,
         checks=[_check_out(c) for c in [*rec.checks, *soft]],
         warnings=warnings,
     )
@@ -194,7 +217,10 @@ def _cells_out(rec: Reconciliation) -> dict[str, CellOut]:
             if st.inferred:
                 confidence *= 0.9
         out[cid] = CellOut(
-            value=st.value,
+            # A printed blank stays null even when its total is inferred: the inference is
+            # reported beside it, never in place of what was printed.
+            value=None if st.blank else st.value,
+            inferred_value=st.value if st.inferred else None,
             raw=r.raw if r else None,
             confidence=round(min(1.0, confidence), 4),
             page=r.page if r else None,
@@ -203,7 +229,7 @@ def _cells_out(rec: Reconciliation) -> dict[str, CellOut]:
             blank=st.blank,
             note=r.parsed.note if r else None,
             inferred=st.inferred,
-            repaired_by=None,  # repairs come with the OCR stage
+            repaired_by=r.repaired_by if r else None,
             missing=st.missing,
             statutory=st.statutory,
         )

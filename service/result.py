@@ -46,6 +46,7 @@ class PageOut(_Model):
     width: float | None = None
     height: float | None = None
     text_source: SourceKind
+    ocr_dpi: float | None = Field(None, description="OCR pages: the dpi the page image was read at.")
 
 
 class CellOut(_Model):
@@ -59,10 +60,19 @@ class CellOut(_Model):
     source: SourceKind | None = None
     blank: bool = Field(False, description="Printed blank (or a dash): not a reported 0.")
     note: str | None = Field(None, description="A note printed beside the number, e.g. 其中修订16件.")
-    inferred: bool = Field(False, description="Value computed from an identity because the cell was blank.")
+    inferred: bool = Field(False, description="Printed blank; its total was inferred from its row.")
+    inferred_value: Number | None = Field(
+        None, description="The inferred total (the checks use it); `value` stays null as printed."
+    )
     repaired_by: str | None = Field(None, description="Id of the check whose repair changed the reading.")
     missing: bool = Field(False, description="The cell was not found in the document.")
     statutory: bool = Field(True, description="False for extra cells outside the format's statutory set.")
+
+
+class SentenceOut(_Model):
+    text: str
+    label: ParagraphLabel | None = None
+    confidence: float = Field(ge=0.0, le=1.0)
 
 
 class ParagraphOut(_Model):
@@ -71,6 +81,9 @@ class ParagraphOut(_Model):
     confidence: float = Field(ge=0.0, le=1.0)
     page: int | None = None
     bbox: list[float] | None = None
+    sentences: list[SentenceOut] = Field(
+        default_factory=list, description="The paragraph's sentences, each with its own label."
+    )
 
 
 class SectionOut(_Model):

@@ -8,6 +8,7 @@ from service.datamodel import GridCell, TableGrid
 from service.ingest.pdf import snap_positions
 from service.labels import normalize_label
 from service.layout import Element, ElementKind
+from service.numbers import looks_numeric
 
 # Column boundaries of two parts of one table agree within this many points.
 COLUMN_TOLERANCE = 4.0
@@ -32,11 +33,44 @@ def join_page_breaks(elements: list[Element]) -> list[Element]:
             prev.table = join_tables(prev.table, el.table)
             prev.pages.append(el.page)
             continue
+        if (
+            prev is not None
+            and prev.kind == ElementKind.TABLE
+            and el.kind == ElementKind.TABLE
+            and prev.table is not None
+            and el.table is not None
+            and flow_continuation(prev.table, el.table)
+        ):
+            prev.table = stack_tables(prev.table, el.table)
+            continue
         out.append(el)
     return out
 
 
+# Words of the statutory tables' headers: a part that starts with them is a table of its own.
+_HEADER_WORDS = ("申请人情况", "自然人", "信息内容", "行政复议", "行政诉讼", "结果维持", "第二十条")
+
+
+def flow_continuation(a: TableGrid, b: TableGrid) -> bool:
+    """In a document without pages (DOCX, HTML) a page break splits a table into two tables one
+    after the other, with the same columns and no header on the second."""
+    no_geometry = all(c.bbox is None for c in a.cells + b.cells)
+    if not no_geometry or a.n_cols != b.n_cols or b.n_rows == 0:
+        return False
+    first_row = normalize_label("".join(c.text for c in b.cells if c.row == 0))
+    return not any(w in first_row for w in _HEADER_WORDS)
+
+
+def stack_tables(a: TableGrid, b: TableGrid) -> TableGrid:
+    """b's rows under a's, on the same columns."""
+    bottom = [replace(c, row=c.row + a.n_rows, source=c.source or b.source) for c in b.cells]
+    cells = _merge_cut_cells([replace(c) for c in a.cells], bottom, a.n_rows)
+    return TableGrid(a.n_rows + b.n_rows, a.n_cols, cells, a.source, page=a.page, bbox=a.bbox, pages=a.pages)
+
+
 def _col_edges(t: TableGrid) -> list[float] | None:
+    if t.col_edges is not None:
+        return t.col_edges
     xs: list[float] = []
     for c in t.cells:
         if c.bbox is None:
@@ -45,11 +79,19 @@ def _col_edges(t: TableGrid) -> list[float] | None:
     return snap_positions(xs)
 
 
+def _shift(ea: list[float], eb: list[float]) -> float:
+    """How far the second part sits to the right of the first: pages with mirrored margins (or a
+    scan placed differently) move the whole table, not its columns."""
+    return eb[0] - ea[0]
+
+
 def columns_compatible(a: TableGrid, b: TableGrid) -> bool:
     ea, eb = _col_edges(a), _col_edges(b)
     if ea is None or eb is None:
         return False
-    if abs(ea[0] - eb[0]) > COLUMN_TOLERANCE or abs(ea[-1] - eb[-1]) > COLUMN_TOLERANCE:
+    shift = _shift(ea, eb)
+    eb = [x - shift for x in eb]
+    if abs(ea[-1] - eb[-1]) > COLUMN_TOLERANCE:
         return False
     small, big = (ea, eb) if len(ea) <= len(eb) else (eb, ea)
     return all(min(abs(x - y) for y in big) <= COLUMN_TOLERANCE for x in small) and len(small) >= 3
@@ -60,26 +102,53 @@ def join_tables(a: TableGrid, b: TableGrid) -> TableGrid:
     (b's cell empty, a's cell ending on a's last row, same columns) becomes one cell again."""
     ea, eb = _col_edges(a), _col_edges(b)
     assert ea is not None and eb is not None
-    xs = snap_positions(ea + eb, tol=COLUMN_TOLERANCE)
+    shift = _shift(ea, eb)
+    xs = snap_positions(ea + [x - shift for x in eb], tol=COLUMN_TOLERANCE)
 
     def col_of(x: float) -> int:
         return min(range(len(xs)), key=lambda i: abs(xs[i] - x))
 
-    def regrid(t: TableGrid, row_offset: int) -> list[GridCell]:
+    def regrid(t: TableGrid, row_offset: int, dx: float) -> list[GridCell]:
+        edges = t.col_edges
         cells = []
         for c in t.cells:
-            assert c.bbox is not None
-            c0, c1 = col_of(c.bbox[0]), col_of(c.bbox[2])
-            cells.append(replace(c, row=c.row + row_offset, col=c0, col_span=max(1, c1 - c0)))
+            if edges is not None and c.col + c.col_span < len(edges):
+                # Known boundaries (a joined table's parts sit at different x on their pages).
+                x0, x1 = edges[c.col], edges[c.col + c.col_span]
+            else:
+                assert c.bbox is not None
+                x0, x1 = c.bbox[0], c.bbox[2]
+            c0, c1 = col_of(x0 - dx), col_of(x1 - dx)
+            moved = replace(
+                c, row=c.row + row_offset, col=c0, col_span=max(1, c1 - c0), source=c.source or t.source
+            )
+            cells.append(moved)
         return cells
 
-    top = regrid(a, 0)
-    bottom = regrid(b, a.n_rows)
-    last_row = a.n_rows - 1
-    open_cells = {(c.col, c.col_span): c for c in top if c.row + c.row_span - 1 == last_row}
+    cells = _merge_cut_cells(regrid(a, 0, 0.0), regrid(b, a.n_rows, shift), a.n_rows)
+    pages = sorted({*a.pages, *b.pages})
+    bbox = a.bbox
+    return TableGrid(
+        a.n_rows + b.n_rows, len(xs) - 1, cells, a.source, page=a.page, bbox=bbox, pages=pages, col_edges=xs
+    )
+
+
+def _merge_cut_cells(top: list[GridCell], bottom: list[GridCell], split_row: int) -> list[GridCell]:
+    """Cells of two stacked parts; a label cell cut by the break is made one cell again.
+
+    Only cells left of the upper part's numbers are labels that can run on; a part without numbers
+    (table 四's header rows alone) has none, so an empty value under a header stays a value.
+    """
+    numeric_cols = [c.col for c in top if c.text.strip() and looks_numeric(c.text)]
+    first_value_col = min(numeric_cols) if numeric_cols else 0
+    open_cells = {
+        (c.col, c.col_span): c
+        for c in top
+        if c.row + c.row_span == split_row and c.col + c.col_span <= first_value_col
+    }
     merged_bottom: list[GridCell] = []
     for c in bottom:
-        above = open_cells.get((c.col, c.col_span)) if c.row == a.n_rows else None
+        above = open_cells.get((c.col, c.col_span)) if c.row == split_row else None
         # Only label cells continue: a cell holding a number is a new row's value.
         if above is not None and _continues(above, c):
             above.row_span += c.row_span
@@ -87,10 +156,7 @@ def join_tables(a: TableGrid, b: TableGrid) -> TableGrid:
                 above.text = above.text + c.text  # a label broken by the break: （四）无 | 法提供
             continue
         merged_bottom.append(c)
-    cells = sorted(top + merged_bottom, key=lambda c: (c.row, c.col))
-    pages = sorted({*a.pages, *b.pages})
-    bbox = a.bbox
-    return TableGrid(a.n_rows + b.n_rows, len(xs) - 1, cells, a.source, page=a.page, bbox=bbox, pages=pages)
+    return sorted(top + merged_bottom, key=lambda c: (c.row, c.col))
 
 
 def _continues(above: GridCell, below: GridCell) -> bool:

@@ -160,3 +160,16 @@ def test_a_2019_format_report(kind: str) -> None:
     expected = {cid: text for cid, text in spec.cells.items()}
     assert cell_mismatches(result, expected) == {}
     assert [c.id for c in result.checks if c.status != "pass"] == []
+
+
+def test_a_blank_total_stays_blank_and_its_inference_is_reported_beside_it() -> None:
+    spec = _numbered_spec().with_cell("requests.granted.total", "")
+    result = _extract("html", spec, RenderOptions())
+    cell = result.cells["requests.granted.total"]
+    assert (cell.value, cell.blank, cell.inferred, cell.inferred_value) == (None, True, True, 1)
+    # The identities use the inferred total, so the report still reconciles.
+    assert [c.id for c in result.checks if c.status == "fail"] == []
+    # A blank detail cell is not a total: nothing is inferred for it.
+    spec = _numbered_spec().with_cell("requests.granted.natural_person", "")
+    detail = _extract("html", spec, RenderOptions()).cells["requests.granted.natural_person"]
+    assert (detail.value, detail.blank, detail.inferred) == (None, True, False)

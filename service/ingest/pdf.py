@@ -91,9 +91,38 @@ def read_pdf(data: bytes, source: SourceInfo, *, password: str | None = None) ->
                 pages.append(_read_page(pdf[index], index + 1))
             except pdfium.PdfiumError as exc:
                 raise CorruptDocumentError(f"page {index + 1} of the PDF cannot be read ({exc})") from exc
+        warnings = _ocr_pages(pdf, pages)
     finally:
         pdf.close()
-    return Document(source=source, pages=pages)
+    return Document(source=source, pages=pages, warnings=warnings)
+
+
+OCR_DPI = 200.0
+
+
+def _ocr_pages(pdf: pdfium.PdfDocument, pages: list[Page]) -> list[str]:
+    """Pages without a usable text layer (scans, broken ToUnicode maps) are rendered and OCR'd when
+    the OCR extra is installed; otherwise they stay ``needs_ocr``. Mixed PDFs keep their text pages."""
+    todo = [p for p in pages if p.needs_ocr]
+    if not todo:
+        return []
+    from service.ocr import ocr_available, ocr_images
+
+    if not ocr_available():
+        return []
+    import numpy as np
+
+    images = []
+    for p in todo:
+        rgb = np.asarray(pdf[p.number - 1].render(scale=OCR_DPI / 72).to_pil().convert("RGB"))
+        images.append(np.ascontiguousarray(rgb[:, :, ::-1]))
+    warnings = []
+    results = ocr_images(images, [p.number for p in todo], [OCR_DPI] * len(todo))
+    for (page, diag), old in zip(results, todo, strict=True):
+        pages[old.number - 1] = page
+        if diag.rotation:
+            warnings.append(f"page {page.number} was turned by {diag.rotation}° before OCR")
+    return warnings
 
 
 def _read_page(pdf_page: pdfium.PdfPage, number: int) -> Page:
@@ -429,4 +458,6 @@ def _grid_from_cells(
     for cell, glyphs in zip(grid_cells, inner, strict=True):
         cell.text = "\n".join(line.text for line in assemble_lines(glyphs))
     grid_cells.sort(key=lambda c: (c.row, c.col))
-    return TableGrid(n_rows, n_cols, grid_cells, TextSource.TEXT_LAYER, page=number, bbox=box, pages=[number])
+    return TableGrid(
+        n_rows, n_cols, grid_cells, TextSource.TEXT_LAYER, page=number, bbox=box, pages=[number], col_edges=xs
+    )
