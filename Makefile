@@ -41,8 +41,11 @@ test: $(TEST_STAMP)
 	$(BIN)/mypy service
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(BIN)/python benchmarks/bench_born_digital.py
+	$(BIN)/python benchmarks/bench_nlp.py
+	$(BIN)/python -m benchmarks.bench_ocr --docs 2
+	$(BIN)/python benchmarks/bench_load.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
