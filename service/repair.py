@@ -142,8 +142,11 @@ def repair(fmt: ReportFormat, mapping: MappingResult, rec: Reconciliation) -> Re
                 f"review: {ids} fail; {len(solutions)} readings of the OCR candidates fit about "
                 f"equally well ({alternatives}); nothing was changed"
             )
-        else:
+        elif options:
             out.warnings.append(f"review: {ids} fail and no OCR candidate reading satisfies them")
+        else:
+            # Text-layer (or confidently read) cells: the printed numbers themselves disagree.
+            out.warnings.append(f"review: {ids} fail as printed; there is no other reading to try")
         look = sorted(cells, key=lambda c: _confidence(mapping, c))[:6]
         out.review_cells += [c for c in look if c not in out.review_cells]
         out.warnings.append(f"review: cells to look at for {ids}: {', '.join(look)}")
