@@ -126,7 +126,7 @@ def extract_document(doc: Document) -> ExtractionResult:
         cells=_cells_out(rec),
         sections=sections,
         facts=facts,
-        checks=[_check_out(c) for c in [*rec.checks, *soft]],
+        checks=[check_out(c) for c in [*rec.checks, *soft]],
         warnings=warnings,
     )
 
@@ -236,7 +236,8 @@ def _cells_out(rec: Reconciliation) -> dict[str, CellOut]:
     return out
 
 
-def _check_out(c: Check) -> CheckOut:
+def check_out(c: Check) -> CheckOut:
+    """A check as the result contract shows it (the API's re-checks use the same)."""
     return CheckOut(
         id=c.id,
         kind="identity" if c.kind == "identity" else "soft",

@@ -14,7 +14,6 @@ from service.config import Settings
 from service.errors import (
     CorruptDocumentError,
     EmptyDocumentError,
-    EncryptedDocumentError,
     TooLargeError,
 )
 from service.ingest import DOCX, HTML, PDF, sniff_media_type
@@ -46,16 +45,10 @@ def check_upload(data: bytes, settings: Settings) -> Checked:
 
 
 def _pdf_pages(data: bytes, settings: Settings) -> int:
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
+    from service.ingest.pdf import open_pdf
 
     with PDFIUM_LOCK:
-        try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            if getattr(exc, "err_code", None) in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
-                raise EncryptedDocumentError("the PDF is encrypted with a password") from exc
-            raise CorruptDocumentError(f"the PDF cannot be parsed ({exc})") from exc
+        pdf = open_pdf(data)
         try:
             n = len(pdf)
             if n == 0:

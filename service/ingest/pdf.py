@@ -74,13 +74,18 @@ class TextLine:
     size: float
 
 
-def read_pdf(data: bytes, source: SourceInfo, *, password: str | None = None) -> Document:
+def open_pdf(data: bytes, password: str | None = None) -> pdfium.PdfDocument:
+    """PDFium's document, or the input error that says why it cannot be opened."""
     try:
-        pdf = pdfium.PdfDocument(data, password=password)
+        return pdfium.PdfDocument(data, password=password)
     except pdfium.PdfiumError as exc:
         if getattr(exc, "err_code", None) in (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY):
             raise EncryptedDocumentError("the PDF is encrypted with a password") from exc
         raise CorruptDocumentError(f"the PDF cannot be parsed ({exc})") from exc
+
+
+def read_pdf(data: bytes, source: SourceInfo, *, password: str | None = None) -> Document:
+    pdf = open_pdf(data, password)
     try:
         n_pages = len(pdf)
         if n_pages == 0:

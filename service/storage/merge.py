@@ -17,8 +17,8 @@ from typing import Any
 from service.datamodel import TextSource
 from service.mapping import CellReading, MappingResult
 from service.numbers import ParsedNumber, parse_number
+from service.pipeline import check_out
 from service.reconcile import Check, reconcile
-from service.result import CheckOut
 from service.schema import load_format
 
 PARAGRAPH_LABELS = ("overview", "problems", "improvements", "other_matters")
@@ -182,15 +182,7 @@ def recheck(result: dict[str, Any]) -> None:
 
 
 def _check_json(c: Check) -> dict[str, Any]:
-    return CheckOut(
-        id=c.id,
-        kind="identity" if c.kind == "identity" else "soft",
-        status=c.status,  # type: ignore[arg-type]
-        expected=c.expected,
-        actual=c.actual,
-        cells=c.cells,
-        message=c.message,
-    ).model_dump(mode="json")
+    return check_out(c).model_dump(mode="json")
 
 
 def failing_count(result: dict[str, Any]) -> int:
