@@ -244,11 +244,7 @@ def _match_row(
     if number is not None and context:
         for g in groups:
             if _in_context(normalize_label(g.label), ctx) or any(normalize_label(k) in ctx for k in g.keys):
-                items = [
-                    r
-                    for r in rows
-                    if r.group and any(normalize_label(k) in normalize_label(g.label) for k in (r.group,))
-                ]
+                items = [r for r in rows if r.group and normalize_label(r.group) in normalize_label(g.label)]
                 if 1 <= number <= len(items) and items[number - 1].id not in used:
                     return items[number - 1], MATCH_ORDINAL
     return None, 0.0

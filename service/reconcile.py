@@ -105,9 +105,7 @@ def _group_substitutes(
     the printed row (kept as requests.other.total.*) in their place."""
     subs: dict[str, list[str]] = {}
     for group in fmt.requests_groups:
-        items = [
-            r.id for r in fmt.requests_rows if r.id.startswith(group.id + ".") and r.id != f"{group.id}.total"
-        ]
+        items = _group_items(fmt, group.id)
         for col in fmt.requests_columns:
             total_id = f"requests.{group.id}.total.{col.id}"
             item_ids = [f"requests.{i}.{col.id}" for i in items]
@@ -152,13 +150,18 @@ def _evaluate(ident: IdentityInstance, cells: dict[str, CellState], subs: dict[s
     )
 
 
+def _group_items(fmt: ReportFormat, group_id: str) -> list[str]:
+    """Row ids of a group's items in table 三 (denied.* under （三）不予公开 …)."""
+    return [
+        r.id for r in fmt.requests_rows if r.id.startswith(group_id + ".") and r.id != f"{group_id}.total"
+    ]
+
+
 def _subtotal_checks(fmt: ReportFormat, cells: dict[str, CellState]) -> list[Check]:
     """Where a report prints numbers on a group row, the group equals the sum of its items."""
     out: list[Check] = []
     for group in fmt.requests_groups:
-        items = [
-            r.id for r in fmt.requests_rows if r.id.startswith(group.id + ".") and r.id != f"{group.id}.total"
-        ]
+        items = _group_items(fmt, group.id)
         if not items:
             continue
         for col in fmt.requests_columns:

@@ -48,7 +48,7 @@ def join_page_breaks(elements: list[Element]) -> list[Element]:
 
 
 # Words of the statutory tables' headers: a part that starts with them is a table of its own.
-_HEADER_WORDS = ("申请人情况", "自然人", "信息内容", "行政复议", "行政诉讼", "结果维持", "第二十条")
+TABLE_HEADER_WORDS = ("申请人情况", "自然人", "信息内容", "行政复议", "行政诉讼", "结果维持", "第二十条")
 
 
 def flow_continuation(a: TableGrid, b: TableGrid) -> bool:
@@ -58,7 +58,7 @@ def flow_continuation(a: TableGrid, b: TableGrid) -> bool:
     if not no_geometry or a.n_cols != b.n_cols or b.n_rows == 0:
         return False
     first_row = normalize_label("".join(c.text for c in b.cells if c.row == 0))
-    return not any(w in first_row for w in _HEADER_WORDS)
+    return not any(w in first_row for w in TABLE_HEADER_WORDS)
 
 
 def stack_tables(a: TableGrid, b: TableGrid) -> TableGrid:

@@ -14,12 +14,14 @@ import re
 from service.datamodel import GridCell, TableGrid
 from service.labels import fold_width
 from service.layout import Element, ElementKind
+from service.tables import TABLE_HEADER_WORDS
 
 TABLE_SECTIONS = ("active", "requests", "appeals")
 _TOKEN = r"(?:\d[\d,]*(?:\.\d+)?|—|-|/)"
 _ROW = re.compile(rf"^(?P<label>.*?[^\d\s,./—-])?\s*(?P<nums>{_TOKEN}(?:\s+{_TOKEN})*)$")
 # Header words of the printed tables: a line made of these is a header row, split on spaces.
-_HEADER_WORDS = ("信息内容", "本年", "行政复议", "行政诉讼", "结果维持", "申请人情况", "自然人", "第二十条")
+# 本年 opens the header lines of table 二 (本年制发件数 …) when 信息内容 is not printed.
+_HEADER_WORDS = (*TABLE_HEADER_WORDS, "本年")
 
 
 def recover_text_tables(elements: list[Element]) -> list[Element]:
@@ -67,7 +69,7 @@ def _is_row_like(text: str) -> bool:
         return False  # running prose, not a table row
     if _ROW.match(t):
         return True
-    return any(t.startswith(w) for w in _HEADER_WORDS) or t.startswith("第二十条")
+    return any(t.startswith(w) for w in _HEADER_WORDS)
 
 
 def _row_cells(text: str) -> tuple[list[str], list[str]]:
