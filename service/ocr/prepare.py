@@ -45,7 +45,11 @@ def suppress_red(bgr: np.ndarray) -> tuple[np.ndarray, int]:
     if n:
         paper = int(np.percentile(grey, 90))
         grey = grey.copy()
-        grey[red] = paper
+        # Read red pixels through the red channel: seal ink on paper is bright there and vanishes,
+        # while a thin rule or a digit under the seal (dark red after the stamp) stays dark.
+        # Scaled so that seal ink on bare paper (the brightest red pixels) comes out as paper.
+        seal_level = max(1.0, float(np.percentile(r[red], 90)))
+        grey[red] = np.clip(r[red] * (paper / seal_level), 0, paper).astype(np.uint8)
     return grey, n
 
 

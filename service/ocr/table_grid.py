@@ -14,6 +14,12 @@ import numpy as np
 
 PixelBox = tuple[float, float, float, float]
 
+# Share of a cell boundary that must be covered by a rule for the two cells to be separate.
+RULED_FRACTION = 0.6
+# Vertical rules running this far (pixels at 200 dpi, about 7 pt) past the last horizontal rule
+# mean an open table end; a report row is at least 16 pt tall.
+OPEN_END_MIN = 20
+
 
 @dataclass
 class ImageCell:
@@ -107,10 +113,11 @@ def _table_from_rules(horiz: np.ndarray, vert: np.ndarray, ox: int, oy: int) -> 
     ys = _cluster([s[0] for s in hs], 6)
     xs = _cluster([s[0] for s in vs], 6)
     # A table cut by a page break may have no closing rule: the vertical rules' ends close it.
+    # Rules that only overshoot the last horizontal rule (dilation, residual skew) do not.
     top_v, bottom_v = min(s[1] for s in vs), max(s[2] for s in vs)
-    if top_v < ys[0] - 8:
+    if top_v < ys[0] - OPEN_END_MIN:
         ys.insert(0, top_v)
-    if bottom_v > ys[-1] + 8:
+    if bottom_v > ys[-1] + OPEN_END_MIN:
         ys.append(bottom_v)
     if len(xs) < 3 or len(ys) < 2:
         return None
@@ -122,16 +129,18 @@ def _table_from_rules(horiz: np.ndarray, vert: np.ndarray, ox: int, oy: int) -> 
         y0, y1 = round(ys[r]) + 4, round(ys[r + 1]) - 4
         if y1 <= y0:
             return True
-        band = vert[y0:y1, max(0, x - 4) : x + 5]
-        return bool(band.size) and float(band.max(axis=1).mean()) > 0.6
+        band = vert[y0:y1, max(0, x - 4) : x + 5] > 0
+        # Most of the boundary must be ruled: a neighbouring rule that leans in through residual
+        # skew touches only a few pixel rows of it.
+        return bool(band.size) and float(band.max(axis=1).mean()) > RULED_FRACTION
 
     def h_rule(row_line: int, c: int) -> bool:
         y = round(ys[row_line])
         x0, x1 = round(xs[c]) + 4, round(xs[c + 1]) - 4
         if x1 <= x0:
             return True
-        band = horiz[max(0, y - 4) : y + 5, x0:x1]
-        return bool(band.size) and float(band.max(axis=0).mean()) > 0.6
+        band = horiz[max(0, y - 4) : y + 5, x0:x1] > 0
+        return bool(band.size) and float(band.max(axis=0).mean()) > RULED_FRACTION
 
     # Union-find over grid positions: no rule between two neighbours = one merged cell.
     parent = list(range(n_rows * n_cols))

@@ -1,0 +1,72 @@
+"""Ruling-line grids from page images (service.ocr.table_grid) on drawn rules, no OCR models needed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+cv2 = pytest.importorskip("cv2", reason="the OCR extra (gongkai[ocr]) is not installed")
+
+from service.ocr.table_grid import find_tables  # noqa: E402
+
+W, H = 1400, 900
+XS = [100, 300, 500, 700, 900, 1100]
+YS = [100, 160, 220, 280, 340]
+
+
+def _ink() -> np.ndarray:
+    return np.zeros((H, W), np.uint8)
+
+
+def _hline(ink: np.ndarray, y: int, x0: int, x1: int) -> None:
+    cv2.line(ink, (x0, y), (x1, y), 255, 3)
+
+
+def _vline(ink: np.ndarray, x: int, y0: int, y1: int) -> None:
+    cv2.line(ink, (x, y0), (x, y1), 255, 3)
+
+
+def _spans(ink: np.ndarray) -> dict[tuple[int, int], tuple[int, int]]:
+    tables = find_tables(ink)
+    assert len(tables) == 1
+    return {(c.row, c.col): (c.row_span, c.col_span) for c in tables[0].cells}
+
+
+def _table_with_merged_header(ink: np.ndarray, overshoot: int) -> None:
+    """Header row: one cell over columns 0-2, one over 3-4. Rules of the rows below reach
+    ``overshoot`` pixels into the header, as a neighbouring rule does after residual skew."""
+    for y in YS:
+        _hline(ink, y, XS[0], XS[-1])
+    for x in XS:
+        top = YS[0] if x in (XS[0], XS[3], XS[-1]) else YS[1] - overshoot
+        _vline(ink, x, top, YS[-1])
+
+
+@pytest.mark.parametrize("overshoot", [0, 4, 8])
+def test_a_rule_leaning_into_a_merged_cell_does_not_split_it(overshoot: int) -> None:
+    ink = _ink()
+    _table_with_merged_header(ink, overshoot)
+    spans = _spans(ink)
+    assert spans[(0, 0)] == (1, 3)
+    assert spans[(0, 3)] == (1, 2)
+    assert spans[(1, 1)] == (1, 1) and len(spans) == 2 + 3 * 5
+
+
+def test_rules_overshooting_the_last_rule_add_no_row() -> None:
+    ink = _ink()
+    for y in YS:
+        _hline(ink, y, XS[0], XS[-1])
+    for x in XS:
+        _vline(ink, x, YS[0], YS[-1] + 9)  # dilation and skew leave rules a little long
+    table = find_tables(ink)[0]
+    assert table.n_rows == len(YS) - 1
+
+
+def test_a_table_cut_by_the_page_edge_keeps_its_open_last_row() -> None:
+    ink = _ink()
+    for y in YS:
+        _hline(ink, y, XS[0], XS[-1])
+    for x in XS:
+        _vline(ink, x, YS[0], YS[-1] + 50)  # the table runs on to the next page
+    table = find_tables(ink)[0]
+    assert table.n_rows == len(YS)
