@@ -48,12 +48,46 @@ def _level(label: str) -> int:
     return 3
 
 
+_CN_NUMBERS = {ch: i + 1 for i, ch in enumerate("一二三四五六七八九")}
+_TOP_ORDINAL = re.compile(r"^([一二三四五六七八九十]{1,3})([、.,，．]?)")
+
+
+def _cn_number(text: str) -> int | None:
+    """一 … 九十九 as an int (the numbering of a legacy table's top-level rows)."""
+    if text == "十":
+        return 10
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        t = _CN_NUMBERS.get(tens, 0) if tens else 1
+        o = _CN_NUMBERS.get(ones, 0) if ones else 0
+        return None if (tens and not t) or (ones and not o) else 10 * t + o
+    return _CN_NUMBERS.get(text) if len(text) == 1 else None
+
+
+def _top_number(label: str) -> int | None:
+    m = _TOP_ORDINAL.match(label)
+    return _cn_number(m.group(1)) if m else None
+
+
+def restore_ordinal_mark(label: str, previous_top: int | None) -> str:
+    """``六申诉案件数`` → ``六、申诉案件数`` when the row before was numbered 五: OCR often drops
+    the 、 (or reads it as a comma or full stop). Only the number that continues the sequence is
+    taken as an ordinal, so a label that merely starts with a numeral (一般…) is left alone."""
+    m = _TOP_ORDINAL.match(label)
+    if m is None or m.group(2) == "、" or previous_top is None:
+        return label
+    if _cn_number(m.group(1)) != previous_top + 1:
+        return label
+    return m.group(1) + "、" + label[m.end() :]
+
+
 def map_legacy(tables: list[TableGrid], out: MappingResult) -> list[LegacyRow]:
     """Rows of every 指标 table: label (first text cell), unit, value (the value column)."""
     rows: list[LegacyRow] = []
     for table in tables:
         m = table.matrix()
         value_col, unit_col, header_end = _columns(m)
+        previous_top: int | None = None
         for r in range(header_end, table.n_rows):
             row = m[r]
             label_cell = next(
@@ -62,7 +96,9 @@ def map_legacy(tables: list[TableGrid], out: MappingResult) -> list[LegacyRow]:
             if label_cell is None or (unit_col is not None and label_cell is row[unit_col]):
                 continue
             value_cell = _value_cell(row, value_col, label_cell)
-            label = re.sub(r"\s+", "", label_cell.text)
+            label = restore_ordinal_mark(re.sub(r"\s+", "", label_cell.text), previous_top)
+            if _level(label) == 1:
+                previous_top = _top_number(label)
             unit = row[unit_col].text.strip() if unit_col is not None and row[unit_col] is not None else None  # type: ignore[union-attr]
             cid = legacy_cell_id(label)
             rows.append(LegacyRow(cid, label, _level(label), unit or None))

@@ -68,3 +68,15 @@ def test_a_legacy_total_that_does_not_add_up_is_a_warning() -> None:
     assert received.status == "warn"
     assert (received.expected, received.actual) == (38, 40)
     assert not any(c.status == "fail" for c in result.checks)  # legacy sums are soft
+
+
+def test_an_ordinal_mark_lost_by_ocr_is_restored_from_the_sequence() -> None:
+    from service.legacy import restore_ordinal_mark
+
+    assert restore_ordinal_mark("六申诉案件数", 5) == "六、申诉案件数"
+    assert restore_ordinal_mark("六，申诉案件数", 5) == "六、申诉案件数"
+    assert restore_ordinal_mark("十一依申请公开收费", 10) == "十一、依申请公开收费"
+    # Not the next number, or no numbered row before: the label stays as printed.
+    assert restore_ordinal_mark("六申诉案件数", 3) == "六申诉案件数"
+    assert restore_ordinal_mark("一般性文件", None) == "一般性文件"
+    assert restore_ordinal_mark("七、行政复议", 6) == "七、行政复议"

@@ -99,11 +99,17 @@ class OnnxPpOcr:
         self._digit_index = self._digit_classes()
 
     # ------------------------------------------------------------------ detection
-    def detect(self, image: np.ndarray, *, max_side: int | None = None) -> list[tuple[PixelBox, float]]:
-        """Axis-aligned text-line boxes (pixels of ``image``) with the detector's box score."""
+    def detect(
+        self, image: np.ndarray, *, max_side: int | None = None, scale: float | None = None
+    ) -> list[tuple[PixelBox, float]]:
+        """Axis-aligned text-line boxes (pixels of ``image``) with the detector's box score.
+
+        The input is shrunk so that its longer side is ``max_side``, or by ``scale`` when given
+        (a region of a page is read at the page's scale)."""
         h, w = image.shape[:2]
-        side = max_side or self.det_max_side
-        scale = min(1.0, side / max(h, w))
+        if scale is None:
+            side = max_side or self.det_max_side
+            scale = min(1.0, side / max(h, w))
         rh, rw = max(32, round(h * scale / 32) * 32), max(32, round(w * scale / 32) * 32)
         resized = cv2.resize(_bgr(image), (rw, rh), interpolation=cv2.INTER_AREA)
         x = (resized.astype(np.float32) / 255.0 - 0.5) / 0.5
@@ -116,9 +122,7 @@ class OnnxPpOcr:
         """Batched recognition, widest crops batched together (less padding)."""
         out: list[Recognition | None] = [None] * len(crops)
         ratios = [c.shape[1] / max(1, c.shape[0]) for c in crops]
-        order = sorted(range(len(crops)), key=lambda i: ratios[i])
-        for start in range(0, len(order), self.rec_batch):
-            idx = order[start : start + self.rec_batch]
+        for idx in _width_batches(ratios, self.rec_batch):
             max_ratio = max(max(ratios[i] for i in idx), 1.0)
             width = math.ceil(REC_HEIGHT * max_ratio)
             batch = np.zeros((len(idx), 3, REC_HEIGHT, width), dtype=np.float32)
@@ -182,6 +186,17 @@ class OnnxPpOcr:
             if d is not None:
                 index.setdefault(d, []).append(k)
         return index
+
+    def digit_share(self, probs: np.ndarray) -> float:
+        """How sure the recogniser is that a crop holds only digits: over the frames that print a
+        character, the lowest share of the printed mass that falls on digits (and look-alikes)."""
+        emitting = probs[:, 0] < 0.5
+        if not emitting.any():
+            return 0.0
+        p = probs[emitting]
+        digit_mass = sum(p[:, idx].sum(axis=1) for idx in self._digit_index.values())
+        printed = 1.0 - p[:, 0]
+        return float(np.min(digit_mass / np.maximum(printed, 1e-6)))
 
     def digit_candidates(self, probs: np.ndarray, top_k: int = 5, beam: int = 12) -> list[Candidate]:
         """CTC prefix beam search restricted to digits (look-alikes folded in), with probabilities.
@@ -285,3 +300,23 @@ def get_engine(name: str | None = None, threads: int | None = None) -> OnnxPpOcr
 def default_engine_name() -> str:
     # Chosen by measurement (docs/ocr.md): PP-OCRv6 small reads the table digits far better.
     return os.environ.get("GONGKAI_OCR_ENGINE", "ppocr-v6")
+
+
+# A batch is padded to its widest crop; crops up to this much wider than the batch's narrowest join it.
+BATCH_WIDTH_SPREAD = 1.3
+
+
+def _width_batches(ratios: Sequence[float], size: int) -> list[list[int]]:
+    """Crop indices in batches of similar width (narrowest first). Recognition costs about the same
+    per padded pixel column whatever the batch, so padding is what batching must avoid: a table
+    page mixes single digits with long label lines, and fixed batches of the sorted crops padded
+    about half of every batch."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(ratios)), key=lambda k: ratios[k]):
+        last = batches[-1] if batches else None
+        similar = last and max(ratios[i], 1.0) <= BATCH_WIDTH_SPREAD * max(ratios[last[0]], 1.0)
+        if last and similar and len(last) < size:
+            last.append(i)
+        else:
+            batches.append([i])
+    return batches

@@ -16,6 +16,8 @@ import numpy as np
 TARGET_DPI = 200.0
 A4_WIDTH_IN, A4_HEIGHT_IN = 8.27, 11.69
 MAX_SKEW_DEG = 6.0
+# Red pixels at least this bright in the red channel, relative to the paper, are seal ink alone.
+SEAL_RED_FLOOR = 0.7
 
 
 @dataclass
@@ -47,9 +49,10 @@ def suppress_red(bgr: np.ndarray) -> tuple[np.ndarray, int]:
         grey = grey.copy()
         # Read red pixels through the red channel: seal ink on paper is bright there and vanishes,
         # while a thin rule or a digit under the seal (dark red after the stamp) stays dark.
-        # Scaled so that seal ink on bare paper (the brightest red pixels) comes out as paper.
-        seal_level = max(1.0, float(np.percentile(r[red], 90)))
-        grey[red] = np.clip(r[red] * (paper / seal_level), 0, paper).astype(np.uint8)
+        # Seal ink keeps well over SEAL_RED_FLOOR of the paper's red; anything darker is ink
+        # under the seal, stretched so that the floor maps to paper.
+        floor = SEAL_RED_FLOOR * max(1.0, float(np.percentile(r, 90)))
+        grey[red] = np.clip(r[red] * (paper / floor), 0, paper).astype(np.uint8)
     return grey, n
 
 
