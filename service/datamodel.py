@@ -96,6 +96,8 @@ class Page:
     needs_ocr: bool = False
     # OCR pages: the resolution the image was read at (bbox points = pixels x 72 / dpi).
     ocr_dpi: float | None = None
+    # OCR pages: regions found by the layout model (CDLA labels in ``type``), in PDF points.
+    regions: lp.Layout = field(default_factory=lambda: lp.Layout([]))
 
 
 @dataclass

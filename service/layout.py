@@ -63,7 +63,8 @@ def analyze(doc: Document) -> LayoutResult:
     lines: list[tuple[Page, lp.TextBlock]] = []
     for page in doc.pages:
         for block in page.blocks:
-            if block.type == str(BlockType.LINE) and _is_furniture(block, page, repeated):
+            running = block.type in (str(BlockType.HEADER), str(BlockType.FOOTER), str(BlockType.PAGE_NUMBER))
+            if running or (block.type == str(BlockType.LINE) and _is_furniture(block, page, repeated)):
                 furniture.append(block.text)
                 continue
             lines.append((page, block))

@@ -108,3 +108,21 @@ def test_text_layer_readings_are_never_changed() -> None:
     outcome = repair(FMT, mapping, reconcile(FMT, mapping))
     assert outcome.repairs == []
     assert mapping.readings[total].parsed.value == values[total] + 1
+
+
+def test_a_confident_reading_that_breaks_a_sum_is_the_report_s_own_error() -> None:
+    """Reports do print sums that do not add up. A unique repair that the recogniser finds
+    implausible (0.05% as likely as what it read) is not applied; the failing check stays."""
+    _, values = _mapping({})
+    cid = next(
+        c for c, v in values.items() if c.startswith("requests.new.") and 1 <= v <= 9 and "total" not in c
+    )
+    true = str(values[cid])
+    printed = str(values[cid] + 10)
+    mapping, _ = _mapping({cid: (printed, [(printed, 0.995), (true, 0.0005)])})
+    rec = reconcile(FMT, mapping)
+    outcome = repair(FMT, mapping, rec)
+    assert outcome.repairs == []
+    assert mapping.readings[cid].parsed.value == values[cid] + 10
+    assert any("unlikely misreading" in w and cid in w for w in outcome.warnings)
+    assert cid in outcome.review_cells

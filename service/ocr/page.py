@@ -105,10 +105,13 @@ def ocr_page(
         else:
             cell_lines.setdefault((c.table, c.cell), []).append((r.text.strip(), r.score, r))
     grids = [_grid(table, ti, cell_lines, engine, number, pt) for ti, table in enumerate(tables)]
+    t = time.perf_counter()
+    regions = _layout_regions(grey)
+    diag.seconds["layout"] = time.perf_counter() - t
     blocks: list[tuple[float, lp.TextBlock]] = []
     for box, text, score in _join_visual_lines(lines):
         bbox = (box[0] * pt, box[1] * pt, box[2] * pt, box[3] * pt)
-        block = text_block(text, bbox, BlockType.LINE, score=round(score, 4))
+        block = text_block(text, bbox, _running_kind(box, regions, h), score=round(score, 4))
         # The detector's box is about 1.3x the glyph height; the layout stage reads font sizes.
         block.font_size = (box[3] - box[1]) * pt / 1.3
         blocks.append((bbox[1], block))
@@ -118,7 +121,14 @@ def ocr_page(
     blocks.sort(key=lambda it: it[0])
     diag.n_lines, diag.n_tables = len(lines), len(grids)
     page = Page(
-        number, w * pt, h * pt, TextSource.OCR, lp.Layout([b for _, b in blocks]), grids, ocr_dpi=prep.dpi
+        number,
+        w * pt,
+        h * pt,
+        TextSource.OCR,
+        lp.Layout([b for _, b in blocks]),
+        grids,
+        ocr_dpi=prep.dpi,
+        regions=lp.Layout([r.scale((pt, pt)) for r in regions]),
     )
     diag.seconds["total"] = time.perf_counter() - t0
     return page, diag
@@ -286,6 +296,35 @@ def _grid(
         bbox=(x0 * pt, y0 * pt, x1 * pt, y1 * pt),
         pages=[number],
     )
+
+
+def _layout_regions(grey: np.ndarray) -> lp.Layout:
+    """CDLA layout regions of the page (pixels), or none when the model is switched off."""
+    from service.ocr.layout_model import get_layout_model, layout_model_enabled
+
+    if not layout_model_enabled():
+        return lp.Layout([])
+    return get_layout_model().predict(grey)
+
+
+# A running header or footer sits in the top or bottom band of the page: the model's label alone
+# is not enough (it sometimes calls a short centred heading a header), the position must agree.
+RUNNING_BAND = 0.12
+
+
+def _running_kind(box: PixelBox, regions: lp.Layout, page_height: int) -> BlockType:
+    """HEADER/FOOTER for a line inside a header/footer region in the page's margin band, else LINE.
+    Repetition across pages finds running heads too, but not on a single page image."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    for r in regions:
+        x0, y0, x1, y1 = r.coordinates
+        if not (x0 <= cx <= x1 and y0 <= cy <= y1):
+            continue
+        if r.type == "header" and cy < RUNNING_BAND * page_height:
+            return BlockType.HEADER
+        if r.type == "footer" and cy > (1 - RUNNING_BAND) * page_height:
+            return BlockType.FOOTER
+    return BlockType.LINE
 
 
 def _is_noise(text: str, score: float) -> bool:

@@ -217,8 +217,28 @@ def text_rows(ink: np.ndarray, min_height: int = 6, gap: int = 2) -> list[tuple[
     for y0, y1 in joined:
         if y1 - y0 < min_height:
             continue
-        cols = np.nonzero(ink[y0:y1].max(axis=0) > 0)[0]
-        if cols.size == 0:
-            continue
-        out.append((int(cols[0]), y0, int(cols[-1]) + 1, y1))
+        span = _text_span(ink[y0:y1])
+        if span is not None:
+            out.append((span[0], y0, span[1], y1))
     return out
+
+
+def _text_span(row: np.ndarray) -> tuple[int, int] | None:
+    """Left and right end of the text in one line of a cell, scanner specks left out.
+
+    Ink columns are grouped at gaps wider than the line is tall; a group with less ink than a
+    thin stroke (a speck, a JPEG artefact) is not text. A speck at the far end of a wide merged
+    cell would otherwise stretch the crop over blank paper, where the recogniser invents
+    characters."""
+    height = row.shape[0]
+    cols = np.nonzero(row.max(axis=0) > 0)[0]
+    if cols.size == 0:
+        return None
+    splits = np.nonzero(np.diff(cols) > max(8, height))[0]
+    starts = [int(cols[0]), *(int(cols[i + 1]) for i in splits)]
+    ends = [*(int(cols[i]) + 1 for i in splits), int(cols[-1]) + 1]
+    min_ink = max(12, 0.05 * height * height)
+    kept = [(a, b) for a, b in zip(starts, ends, strict=True) if np.count_nonzero(row[:, a:b]) >= min_ink]
+    if not kept:
+        return None
+    return kept[0][0], kept[-1][1]
