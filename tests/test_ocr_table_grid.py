@@ -70,3 +70,17 @@ def test_a_table_cut_by_the_page_edge_keeps_its_open_last_row() -> None:
         _vline(ink, x, YS[0], YS[-1] + 50)  # the table runs on to the next page
     table = find_tables(ink)[0]
     assert table.n_rows == len(YS)
+
+
+def test_a_cell_line_ignores_specks_and_rule_remnants() -> None:
+    from service.ocr.table_grid import text_rows
+
+    rng = np.random.default_rng(0)
+    cell = np.zeros((40, 800), np.uint8)
+    cell[8:32, 10:150] = (rng.random((24, 140)) < 0.45) * 255  # dense strokes: the label
+    cell[10:30, 10:150:7] = 255  # thick enough to read as one line
+    specks = rng.integers(0, 40, 60), rng.integers(160, 780, 60)
+    cell[specks] = 255  # scanner noise over the blank rest of a wide merged cell
+    cell[6:34, 796:798] = 255  # the stub of a rule left inside the cell by residual skew
+    ((x0, _, x1, _),) = text_rows(cell)
+    assert x0 == 10 and 148 <= x1 <= 152

@@ -223,22 +223,40 @@ def text_rows(ink: np.ndarray, min_height: int = 6, gap: int = 2) -> list[tuple[
     return out
 
 
+# Ink share of a text group's box: strokes fill 10-60 % of it, scattered noise about 1 %.
+MIN_TEXT_DENSITY = 0.04
+
+
 def _text_span(row: np.ndarray) -> tuple[int, int] | None:
     """Left and right end of the text in one line of a cell, scanner specks left out.
 
     Ink columns are grouped at gaps wider than the line is tall; a group with less ink than a
     thin stroke (a speck, a JPEG artefact) is not text. A speck at the far end of a wide merged
     cell would otherwise stretch the crop over blank paper, where the recogniser invents
-    characters."""
+    characters. Scattered noise over a stretch of paper is sparse, text is dense."""
     height = row.shape[0]
-    cols = np.nonzero(row.max(axis=0) > 0)[0]
+    # Columns with a single ink pixel are specks (a stroke is at least two pixels thick here).
+    cols = np.nonzero(np.count_nonzero(row, axis=0) >= 2)[0]
     if cols.size == 0:
         return None
     splits = np.nonzero(np.diff(cols) > max(8, height))[0]
     starts = [int(cols[0]), *(int(cols[i + 1]) for i in splits)]
     ends = [*(int(cols[i]) + 1 for i in splits), int(cols[-1]) + 1]
     min_ink = max(12, 0.05 * height * height)
-    kept = [(a, b) for a, b in zip(starts, ends, strict=True) if np.count_nonzero(row[:, a:b]) >= min_ink]
+    kept = [
+        (a, b)
+        for a, b in zip(starts, ends, strict=True)
+        if (n := np.count_nonzero(row[:, a:b])) >= min_ink and n >= MIN_TEXT_DENSITY * (b - a) * height
+    ]
+    # A thin upright mark far from the rest at either end is a rule remnant left by residual skew.
+    while (
+        len(kept) >= 2
+        and kept[-1][1] - kept[-1][0] <= 0.3 * height
+        and kept[-1][0] - kept[-2][1] > 2 * height
+    ):
+        kept.pop()
+    while len(kept) >= 2 and kept[0][1] - kept[0][0] <= 0.3 * height and kept[1][0] - kept[0][1] > 2 * height:
+        kept.pop(0)
     if not kept:
         return None
     return kept[0][0], kept[-1][1]
