@@ -17,6 +17,8 @@ from service.schema import ActiveBlock, Label, ReportFormat
 
 # How sure the label match is: the factor a cell's confidence starts from.
 MATCH_EXACT, MATCH_KEY, MATCH_ORDINAL, MATCH_FUZZY, MATCH_POSITION = 1.0, 0.98, 0.9, 0.85, 0.7
+# A row matched by its own words while its group label could not be read at all.
+UNREAD_GROUP_FACTOR = 0.9
 _CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
@@ -141,7 +143,7 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
             header_end = r
             break
     col_map: dict[int, Label] = {}
-    column_factor = 1.0  # lowered when the columns are known by position only
+    col_factor: dict[int, float] = {}  # lowered where a column is known by position only
     for j in range(table.n_cols):
         leaf = next(
             (c for c in (m[r][j] for r in range(header_end - 1, -1, -1)) if c is not None and c.text.strip()),
@@ -153,12 +155,22 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
         if lab is not None and score >= MATCH_KEY and lab not in col_map.values():
             col_map[j] = lab
     if len(col_map) < len(fmt.requests_columns):
-        # Header lost (e.g. a continuation page only): fall back to the numeric columns in order.
+        # Header lost (a continuation page only) or partly unreadable (OCR): the numeric columns
+        # in the schema's order, when that order agrees with every column known by its label.
         numeric_cols = _numeric_columns(m, header_end)
-        if len(numeric_cols) == len(fmt.requests_columns) and not col_map:
-            col_map = dict(zip(numeric_cols, fmt.requests_columns, strict=True))
-            column_factor = MATCH_POSITION
-            out.warnings.append("table 三: column header not found; columns mapped by position")
+        by_position = dict(zip(numeric_cols, fmt.requests_columns, strict=False))
+        if len(numeric_cols) == len(fmt.requests_columns) and all(
+            by_position.get(j) is lab for j, lab in col_map.items()
+        ):
+            guessed = [lab.label for j, lab in by_position.items() if j not in col_map]
+            col_factor = {j: MATCH_POSITION for j in by_position if j not in col_map}
+            col_map = by_position
+            if len(guessed) == len(fmt.requests_columns):
+                out.warnings.append("table 三: column header not found; columns mapped by position")
+            else:
+                out.warnings.append(
+                    f"table 三: column header unreadable, mapped by position: {', '.join(guessed)}"
+                )
         else:
             missing = [c.label for c in fmt.requests_columns if c not in col_map.values()]
             out.warnings.append(f"table 三: columns not found: {', '.join(missing)}")
@@ -188,7 +200,8 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
         for j, col in col_map.items():
             cid = f"requests.{row_def.id}.{col.id}"
             statutory = cid in fmt.cells
-            out.add(_reading(cid, m[r][j], table.source, score * column_factor, "int"), extra=not statutory)
+            factor = score * col_factor.get(j, 1.0)
+            out.add(_reading(cid, m[r][j], table.source, factor, "int"), extra=not statutory)
 
 
 def _row_has_numbers(row: list[GridCell | None], col_map: dict[int, Label]) -> bool:
@@ -219,6 +232,11 @@ def _match_row(
     fmt: ReportFormat,
 ) -> tuple[Label | None, float]:
     ctx = "|".join(context)
+    # Does the context name any group at all? An OCR-damaged group label (异杼 for （三）不予公开)
+    # names none, and then the row's own words decide, a little less surely.
+    names_a_group = any(
+        _in_context(g.label, ctx) or any(normalize_label(k) in ctx for k in g.keys) for g in groups
+    )
     # A label that names a group (（三）不予公开 …) is not a data row of its own, except in 2019
     # where （六）其他处理 is the data row other.total.
     best: tuple[Label | None, float] = (None, 0.0)
@@ -233,8 +251,11 @@ def _match_row(
             and context
             and not _in_context(row.group, ctx)
         ):
-            # Same words under another group (3.其他 under （六）only) — not this row.
-            s = s * 0.5 if not row.exact else 0.0
+            if names_a_group:
+                # Same words under another group (3.其他 under （六）only) — not this row.
+                s = s * 0.5 if not row.exact else 0.0
+            else:
+                s *= UNREAD_GROUP_FACTOR
         if s > best[1]:
             best = (row, s)
     if best[0] is not None and best[1] >= MATCH_FUZZY:
@@ -354,14 +375,20 @@ def map_active(tables: list[TableGrid], fmt: ReportFormat, out: MappingResult) -
                 continue
             if "信息内容" in first:
                 current_cols = {}
-                for c in row[1:]:
+                for i, c in enumerate(row[1:]):
                     candidates = (
                         current_block.columns
                         if current_block
                         else tuple(col for b in blocks for col in b.columns)
                     )
                     lab, score = _best_label(normalize_label(c.text), candidates)
-                    if lab is not None and score >= MATCH_KEY:
+                    # A near miss (本年度止件数 read for 本年废止件数) counts where it stands in the
+                    # block's own column order.
+                    in_place = current_block is not None and i < len(current_block.columns)
+                    if lab is not None and (
+                        score >= MATCH_KEY
+                        or (score >= MATCH_FUZZY and in_place and current_block.columns[i] is lab)  # type: ignore[union-attr]
+                    ):
                         current_cols[c.col] = lab
                 continue
             block_row = None

@@ -198,14 +198,20 @@ class OnnxPpOcr:
         printed = 1.0 - p[:, 0]
         return float(np.min(digit_mass / np.maximum(printed, 1e-6)))
 
-    def digit_candidates(self, probs: np.ndarray, top_k: int = 5, beam: int = 12) -> list[Candidate]:
-        """CTC prefix beam search restricted to digits (look-alikes folded in), with probabilities.
+    def digit_candidates(
+        self, probs: np.ndarray, top_k: int = 5, beam: int = 12, *, point: bool = False
+    ) -> list[Candidate]:
+        """CTC prefix beam search restricted to digits (look-alikes folded in), with probabilities;
+        with ``point``, the decimal point too (amounts in 万元/元).
 
         Each frame's mass is renormalised over blank + digits, so a candidate's score is the
         probability of that digit string given that the cell holds digits.
         """
-        digits = sorted(self._digit_index)
-        cols = np.stack([probs[:, self._digit_index[d]].sum(axis=1) for d in digits], axis=1)
+        index = dict(self._digit_index)
+        if point:
+            index["."] = [k for k, ch in enumerate(self.chars) if ch in (".", "．")]
+        digits = sorted(index)
+        cols = np.stack([probs[:, index[d]].sum(axis=1) for d in digits], axis=1)
         blank = probs[:, 0]
         total = blank + cols.sum(axis=1)
         total[total <= 0] = 1.0
@@ -279,7 +285,11 @@ def _db_boxes(
         x, y, w, h = cv2.boundingRect(c)
         if min(w, h) < 3:
             continue
-        score = float(pred[y : y + h, x : x + w].mean())
+        # Mean probability inside the contour itself: on a page not yet deskewed a long line's
+        # bounding rectangle is mostly background, and its mean would drop the line.
+        inside = np.zeros((h, w), np.uint8)
+        cv2.drawContours(inside, [c - np.array([x, y])], -1, 1, thickness=-1)
+        score = float(pred[y : y + h, x : x + w][inside > 0].mean()) if inside.any() else 0.0
         if score < box_thresh:
             continue
         # Expand like DB's unclip: the shrunk text kernel grows back by area * ratio / perimeter.

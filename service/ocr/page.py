@@ -104,6 +104,7 @@ def ocr_page(
                 lines.append((c.box, r.text.strip(), r.score))
         else:
             cell_lines.setdefault((c.table, c.cell), []).append((r.text.strip(), r.score, r))
+    lines = _without_blobs(lines)
     grids = [_grid(table, ti, cell_lines, engine, number, pt) for ti, table in enumerate(tables)]
     t = time.perf_counter()
     regions = _layout_regions(grey)
@@ -250,6 +251,7 @@ def _grid(
 ) -> TableGrid:
     cells: list[GridCell] = []
     numeric_cols = _numeric_columns(table, cell_lines, ti)
+    numeric_rows = _numeric_rows(table, cell_lines, ti)
     for ci, c in enumerate(table.cells):
         parts = cell_lines.get((ti, ci), [])
         texts = [p[0] for p in parts if p[0]]
@@ -258,14 +260,20 @@ def _grid(
         candidates: list[tuple[str, float]] = []
         if len(parts) == 1 and looks_like_digits(text):
             rec = parts[0][2]
-            cands = engine.digit_candidates(rec.probs, 5)  # type: ignore[attr-defined]
+            # Amounts keep their decimal point among the candidates (318.87 vs 3188.87).
+            cands = engine.digit_candidates(rec.probs, 5, point="." in text)  # type: ignore[attr-defined]
             if cands:
                 candidates = cands
                 text = cands[0][0] if fold_digits(text).replace(",", "") == cands[0][0] else fold_digits(text)
                 confidence = cands[0][1] if cands[0][0] == text else confidence
-        elif len(parts) == 1 and c.col in numeric_cols and _digits_among_noise(text):
-            # A value cell read with a stray mark (seal ink, a rule remnant: 领44, Xo): read it
-            # again as digits, but only as sure as the recogniser was that it saw digits only.
+        elif (
+            len(parts) == 1
+            and c.col in numeric_cols
+            and (_digits_among_noise(text) or (c.row in numeric_rows and 0 < len(text.strip()) <= 2))
+        ):
+            # A value cell read with a stray mark (seal ink, a rule remnant: 领44, Xo), or a blurred
+            # digit read as a letter or a character (S for 5) among the numbers of a data row: read
+            # it again as digits, but only as sure as the recogniser was that it saw digits only.
             rec = parts[0][2]
             cands = engine.digit_candidates(rec.probs, 5)  # type: ignore[attr-defined]
             if cands:
@@ -327,6 +335,16 @@ def _running_kind(box: PixelBox, regions: lp.Layout, page_height: int) -> BlockT
     return BlockType.LINE
 
 
+def _without_blobs(lines: list[tuple[PixelBox, str, float]]) -> list[tuple[PixelBox, str, float]]:
+    """Drop doubtful readings of boxes much taller than the page's text lines: the ghost of a
+    seal or a smudge, which would otherwise swallow the real lines beside it."""
+    sure = sorted(b[3] - b[1] for b, _, score in lines if score >= 0.8)
+    if not sure:
+        return lines
+    line_height = sure[len(sure) // 2]
+    return [it for it in lines if it[2] >= 0.5 or it[0][3] - it[0][1] <= 1.6 * line_height]
+
+
 def _is_noise(text: str, score: float) -> bool:
     """A doubtful reading made of symbols only (■, ——, ·) is a smudge, a shape or a rule end."""
     return score < 0.5 and not any(ch.isalnum() for ch in text)
@@ -346,6 +364,18 @@ def _numeric_columns(
     return {col for col, flags in seen.items() if len(flags) >= 3 and sum(flags) > 0.6 * len(flags)}
 
 
+def _numeric_rows(
+    table: ImageTable, cell_lines: dict[tuple[int, int], list[tuple[str, float, object]]], ti: int
+) -> set[int]:
+    """Data rows: rows with at least three cells read as numbers (header rows have none)."""
+    count: dict[int, int] = {}
+    for ci, c in enumerate(table.cells):
+        text = "".join(p[0] for p in cell_lines.get((ti, ci), []))
+        if c.row_span == 1 and text and looks_like_digits(text):
+            count[c.row] = count.get(c.row, 0) + 1
+    return {row for row, n in count.items() if n >= 3}
+
+
 def _digits_among_noise(text: str) -> bool:
     """A short reading that holds at least one digit (or a zero look-alike) among other marks."""
     t = text.strip()
@@ -362,7 +392,8 @@ def _join_visual_lines(lines: list[tuple[PixelBox, str, float]]) -> list[tuple[P
             top = min(b[0][1] for b in last)
             bottom = max(b[0][3] for b in last)
             overlap = min(bottom, box[3]) - max(top, box[1])
-            if overlap >= 0.5 * min(bottom - top, box[3] - box[1]):
+            similar = max(bottom - top, box[3] - box[1]) <= 2.2 * min(bottom - top, box[3] - box[1])
+            if similar and overlap >= 0.5 * min(bottom - top, box[3] - box[1]):
                 last.append(item)
                 continue
         groups.append([item])
