@@ -307,6 +307,21 @@ def get_engine(name: str | None = None, threads: int | None = None) -> OnnxPpOcr
     return OnnxPpOcr(ocr_model_files(name or default_engine_name()), threads=threads)
 
 
+def second_engine(first: str) -> OnnxPpOcr | None:
+    """The engine that gives a second opinion on doubtful numeric cells: GONGKAI_OCR_SECOND_ENGINE
+    names it (``none`` switches it off); by default the other installed PP-OCR generation."""
+    from service.ocr.models import ENGINE_IDS, engine_installed
+
+    choice = os.environ.get("GONGKAI_OCR_SECOND_ENGINE", "auto")
+    if choice == "none":
+        return None
+    if choice == "auto":
+        choice = next((e for e in ENGINE_IDS if e != first and engine_installed(e)), "")
+    if not choice or choice == first or not engine_installed(choice):
+        return None
+    return get_engine(choice, threads=1)
+
+
 def default_engine_name() -> str:
     # Chosen by measurement (docs/ocr.md): PP-OCRv6 small reads the table digits far better.
     return os.environ.get("GONGKAI_OCR_ENGINE", "ppocr-v6")

@@ -43,6 +43,8 @@ class PageDiagnostics:
     blank: bool
     n_lines: int = 0
     n_tables: int = 0
+    second_opinions: int = 0  # doubtful numeric cells read again by the second engine
+    second_agreed: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -106,6 +108,9 @@ def ocr_page(
             cell_lines.setdefault((c.table, c.cell), []).append((r.text.strip(), r.score, r))
     lines = _without_blobs(lines)
     grids = [_grid(table, ti, cell_lines, engine, number, pt) for ti, table in enumerate(tables)]
+    t = time.perf_counter()
+    diag.second_opinions, diag.second_agreed = _second_opinion(grids, crops, grey, engine.name)
+    diag.seconds["second_opinion"] = time.perf_counter() - t
     t = time.perf_counter()
     regions = _layout_regions(grey)
     diag.seconds["layout"] = time.perf_counter() - t
@@ -348,6 +353,48 @@ def _without_blobs(lines: list[tuple[PixelBox, str, float]]) -> list[tuple[Pixel
 def _is_noise(text: str, score: float) -> bool:
     """A doubtful reading made of symbols only (■, ——, ·) is a smudge, a shape or a rule end."""
     return score < 0.5 and not any(ch.isalnum() for ch in text)
+
+
+# Numeric cells read with less confidence than this are read again by a second engine.
+SECOND_OPINION_BELOW = 0.95
+
+
+def _second_opinion(
+    grids: list[TableGrid], crops: list[_Crop], grey: np.ndarray, first: str
+) -> tuple[int, int]:
+    """A second engine (PP-OCRv4 beside PP-OCRv6) reads the doubtful numeric cells again.
+    Agreement raises a cell's confidence (two independent readers rarely make the same mistake),
+    disagreement lowers it by how sure the second reader is of something else, and its reading
+    joins the candidates that the repair stage may choose from. Returns (consulted, agreed)."""
+    from service.ocr.engine import second_engine
+
+    doubtful: list[tuple[GridCell, PixelBox]] = []
+    boxes = {(c.table, c.cell): c.box for c in crops if c.kind == "cell"}
+    for ti, grid in enumerate(grids):
+        for ci, cell in enumerate(grid.cells):
+            if cell.candidates and cell.confidence < SECOND_OPINION_BELOW and (ti, ci) in boxes:
+                doubtful.append((cell, boxes[(ti, ci)]))
+    if not doubtful:
+        return 0, 0
+    other = second_engine(first)
+    if other is None:
+        return 0, 0
+    agreed = 0
+    recs = other.recognize([crop(grey, box, LINE_PAD) for _, box in doubtful])
+    for (cell, _), rec in zip(doubtful, recs, strict=True):
+        theirs = other.digit_candidates(rec.probs, 3, point="." in cell.text)
+        if not theirs:
+            continue
+        text2, p2 = theirs[0]
+        p1 = cell.confidence
+        if text2 == cell.text:
+            agreed += 1
+            cell.confidence = round(1.0 - (1.0 - p1) * (1.0 - p2), 4)
+        else:
+            cell.confidence = round(p1 * (1.0 - p2), 4)
+            if text2 not in (t for t, _ in cell.candidates):
+                cell.candidates = [*cell.candidates, (text2, p2 * (1.0 - p1))]
+    return len(doubtful), agreed
 
 
 def _numeric_columns(
