@@ -58,7 +58,7 @@ def test_agreement_raises_confidence(second) -> None:  # type: ignore[no-untyped
     second("5", 0.9)
     grids, crops = _grid(0.6)
     assert _second_opinion(grids, crops, GREY, "ppocr-v6") == (1, 1)
-    assert grids[0].cells[0].confidence == pytest.approx(1 - 0.4 * 0.1)
+    assert grids[0].cells[0].confidence == pytest.approx((0.6 * 0.9) ** 0.5, abs=1e-4)
 
 
 def test_disagreement_lowers_confidence_and_adds_a_candidate(second) -> None:  # type: ignore[no-untyped-def]
@@ -68,6 +68,13 @@ def test_disagreement_lowers_confidence_and_adds_a_candidate(second) -> None:  #
     cell = grids[0].cells[0]
     assert cell.text == "5" and cell.confidence == pytest.approx(0.85 * 0.1)
     assert ("8", pytest.approx(0.9 * 0.15)) in cell.candidates
+
+
+def test_a_less_sure_second_reader_that_agrees_changes_nothing(second) -> None:  # type: ignore[no-untyped-def]
+    second("5", 0.3)
+    grids, crops = _grid(0.6)
+    assert _second_opinion(grids, crops, GREY, "ppocr-v6") == (1, 1)
+    assert grids[0].cells[0].confidence == pytest.approx(0.6)
 
 
 def test_confident_cells_are_not_read_twice(second) -> None:  # type: ignore[no-untyped-def]

@@ -52,24 +52,24 @@ def test_a_rule_leaning_into_a_merged_cell_does_not_split_it(overshoot: int) -> 
     assert spans[(1, 1)] == (1, 1) and len(spans) == 2 + 3 * 5
 
 
-def test_rules_overshooting_the_last_rule_add_no_row() -> None:
+def _grid_with_long_columns(past_last_rule: int) -> np.ndarray:
     ink = _ink()
     for y in YS:
         _hline(ink, y, XS[0], XS[-1])
     for x in XS:
-        _vline(ink, x, YS[0], YS[-1] + 9)  # dilation and skew leave rules a little long
-    table = find_tables(ink)[0]
-    assert table.n_rows == len(YS) - 1
+        _vline(ink, x, YS[0], YS[-1] + past_last_rule)
+    return ink
 
 
-def test_a_table_cut_by_the_page_edge_keeps_its_open_last_row() -> None:
-    ink = _ink()
-    for y in YS:
-        _hline(ink, y, XS[0], XS[-1])
-    for x in XS:
-        _vline(ink, x, YS[0], YS[-1] + 50)  # the table runs on to the next page
-    table = find_tables(ink)[0]
-    assert table.n_rows == len(YS)
+@pytest.mark.parametrize(
+    ("past_last_rule", "rows"),
+    [
+        (9, len(YS) - 1),  # dilation and skew leave rules a little long: no extra row
+        (50, len(YS)),  # the table runs on to the next page: its open last row is kept
+    ],
+)
+def test_where_the_column_rules_end(past_last_rule: int, rows: int) -> None:
+    assert find_tables(_grid_with_long_columns(past_last_rule))[0].n_rows == rows
 
 
 def test_a_cell_line_ignores_specks_and_rule_remnants() -> None:

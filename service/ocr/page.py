@@ -10,6 +10,7 @@ digits); its digit-only top candidates are kept for the repair stage.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -18,7 +19,15 @@ import layoutparser as lp
 import numpy as np
 
 from service.datamodel import BlockType, GridCell, Page, TableGrid, TextSource, text_block
-from service.ocr.engine import DIGIT_FOLDS, OnnxPpOcr, PixelBox, crop, fold_digits, looks_like_digits
+from service.ocr.engine import (
+    DIGIT_FOLDS,
+    OnnxPpOcr,
+    PixelBox,
+    Recognition,
+    crop,
+    fold_digits,
+    looks_like_digits,
+)
 from service.ocr.prepare import ink_mask, prepare_page, rotate_quarter
 from service.ocr.table_grid import ImageTable, find_tables, rule_masks, text_rows
 
@@ -79,7 +88,9 @@ def ocr_page(
 
     # 0° vs 180°: upside-down text reads with clearly lower recogniser scores.
     t = time.perf_counter()
-    if _upside_down(engine, grey, boxes, ink, tables):
+    flipped, known = _upside_down(engine, grey, boxes, ink, tables)
+    if flipped:
+        known = {}
         grey = rotate_quarter(grey, 180)
         diag.rotation = (diag.rotation + 180) % 360
         ink = ink_mask(grey)
@@ -94,10 +105,7 @@ def ocr_page(
         for ci, cell in enumerate(table.cells):
             for box in _cell_rows(clean, cell.bbox):
                 crops.append(_Crop(box, "cell", ti, ci))
-    paper = int(np.percentile(grey, 90))
-    recs = engine.recognize(
-        [crop(grey, c.box, LINE_PAD) if c.kind == "line" else _cell_crop(grey, c.box, paper) for c in crops]
-    )
+    recs = _recognize_crops(engine, grey, crops, known)
     diag.seconds["recognize"] = time.perf_counter() - t
 
     # Table cells
@@ -221,20 +229,15 @@ def _cell_rows(clean: np.ndarray, bbox: PixelBox) -> list[PixelBox]:
     return [(xa + a, ya + b, xa + c, ya + d) for a, b, c, d in rows]
 
 
-# Text rows inside cells are cut to their ink, so the recogniser's 48-pixel input would blow them
-# up about twice, and its cost grows with the width that results. Paper added above and below
-# brings the text to the share of the input that detector boxes give page lines (about half).
-CELL_TEXT_SHARE = 0.55
-
-
-def _cell_crop(grey: np.ndarray, box: PixelBox, paper: int) -> np.ndarray:
-    img = crop(grey, box, LINE_PAD)
-    ink_h = box[3] - box[1]
-    extra = max(0, round(ink_h / CELL_TEXT_SHARE) - img.shape[0])
-    if extra == 0:
-        return img
-    top = extra // 2
-    return cv2.copyMakeBorder(img, top, extra - top, 0, 0, cv2.BORDER_CONSTANT, value=paper)
+def _recognize_crops(
+    engine: OnnxPpOcr, grey: np.ndarray, crops: list[_Crop], known: dict[PixelBox, Recognition]
+) -> list[Recognition]:
+    """One batched recognition of every crop of the page, except those already read."""
+    todo = [c for c in crops if c.box not in known]
+    fresh = dict(
+        zip((c.box for c in todo), engine.recognize([crop(grey, c.box, LINE_PAD) for c in todo]), strict=True)
+    )
+    return [known[c.box] if c.box in known else fresh[c.box] for c in crops]
 
 
 def _upside_down(
@@ -243,7 +246,9 @@ def _upside_down(
     boxes: list[PixelBox],
     ink: np.ndarray,
     tables: list[ImageTable],
-) -> bool:
+) -> tuple[bool, dict[PixelBox, Recognition]]:
+    """Whether the page is upside down, and the upright readings of the sample lines."""
+
     # Short lines (a few characters) are cheap to recognise and decide as well as long ones.
     def ratio(b: PixelBox) -> float:
         return (b[2] - b[0]) / max(1.0, b[3] - b[1])
@@ -254,15 +259,16 @@ def _upside_down(
         for cell in sorted(tables[0].cells, key=lambda c: -(c.bbox[2] - c.bbox[0]))[:UPRIGHT_SAMPLE]:
             sample += _cell_rows(clean, cell.bbox)[:1]
     if not sample:
-        return False
+        return False, {}
     crops = [crop(grey, b, LINE_PAD) for b in sample]
     upright = engine.recognize(crops)
+    known = dict(zip(sample, upright, strict=True))  # read once: the page's own pass reuses them
     up = float(np.mean([r.score * min(1.0, len(r.text) / 3) for r in upright]))
     if up >= SURELY_UPRIGHT:
-        return False  # upside-down lines score below 0.5 on our scans: no need to read them flipped
+        return False, known  # upside-down lines score below 0.5 on our scans: no need to read them flipped
     flipped = engine.recognize([np.ascontiguousarray(np.rot90(c, 2)) for c in crops])
     down = float(np.mean([r.score * min(1.0, len(r.text) / 3) for r in flipped]))
-    return down > up + 0.05
+    return down > up + 0.05, known
 
 
 def _grid(
@@ -382,7 +388,7 @@ def _second_opinion(
     grids: list[TableGrid], crops: list[_Crop], grey: np.ndarray, first: str
 ) -> tuple[int, int]:
     """A second engine (PP-OCRv4 beside PP-OCRv6) reads the doubtful numeric cells again.
-    Agreement raises a cell's confidence (two independent readers rarely make the same mistake),
+    Agreement raises a cell's confidence (to the geometric mean of the two readers' confidences),
     disagreement lowers it by how sure the second reader is of something else, and its reading
     joins the candidates that the repair stage may choose from. Returns (consulted, agreed)."""
     from service.ocr.engine import second_engine
@@ -399,8 +405,7 @@ def _second_opinion(
     if other is None:
         return 0, 0
     agreed = 0
-    paper = int(np.percentile(grey, 90))
-    recs = other.recognize([_cell_crop(grey, box, paper) for _, box in doubtful])
+    recs = other.recognize([crop(grey, box, LINE_PAD) for _, box in doubtful])
     for (cell, _), rec in zip(doubtful, recs, strict=True):
         theirs = other.digit_candidates(rec.probs, 3, point="." in cell.text)
         if not theirs:
@@ -409,7 +414,9 @@ def _second_opinion(
         p1 = cell.confidence
         if text2 == cell.text:
             agreed += 1
-            cell.confidence = round(1.0 - (1.0 - p1) * (1.0 - p2), 4)
+            # Not 1 - (1-p1)(1-p2): both read the same blurred pixels, and on heavy blur they
+            # agree on the same wrong digit. The geometric mean raises a cell only part of the way.
+            cell.confidence = round(max(p1, math.sqrt(p1 * p2)), 4)
         else:
             cell.confidence = round(p1 * (1.0 - p2), 4)
             if text2 not in (t for t, _ in cell.candidates):
