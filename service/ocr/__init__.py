@@ -30,6 +30,13 @@ def ocr_available() -> bool:
     return engine_installed(default_engine_name())
 
 
+def threads_per_document() -> int:
+    """ONNX Runtime threads when one process reads a document's pages: every core, unless
+    GONGKAI_OCR_THREADS says otherwise (several documents in parallel already use the cores)."""
+    env = os.environ.get("GONGKAI_OCR_THREADS")
+    return max(1, int(env)) if env else (os.cpu_count() or 1)
+
+
 def workers_for(n_pages: int) -> int:
     env = os.environ.get("GONGKAI_OCR_WORKERS")
     cores = int(env) if env else (os.cpu_count() or 1)
@@ -82,5 +89,5 @@ def ocr_images(
     jobs = list(zip(images, numbers, dpis, strict=True))
     workers = workers_for(len(jobs))
     if workers <= 1:
-        return [_ocr_one((img, n, d, os.cpu_count() or 1)) for img, n, d in jobs]
+        return [_ocr_one((img, n, d, threads_per_document())) for img, n, d in jobs]
     return list(_pool(workers).map(_ocr_one, [(img, n, d, 1) for img, n, d in jobs]))
