@@ -37,3 +37,9 @@ class NotAReportError(InputError):
 
 class NeedsOcrError(InputError):
     code = "needs_ocr"
+
+
+class ScanWithoutTextError(InputError):
+    """OCR ran and found no readable text at all: a blank or unreadable scan."""
+
+    code = "no_text"

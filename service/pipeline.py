@@ -11,13 +11,12 @@ from pathlib import Path
 
 from service import narrative, nlp
 from service.datamodel import Document, TextSource
-from service.errors import NeedsOcrError, NotAReportError
+from service.errors import NeedsOcrError, NotAReportError, ScanWithoutTextError
 from service.ingest import DEFAULT_MAX_BYTES, load_document, load_path
 from service.labels import fold_width, normalize_label
 from service.layout import Element, ElementKind, analyze
 from service.legacy import legacy_checks, map_legacy
 from service.mapping import MappingResult, map_active, map_appeals, map_requests
-from service.ocr.models import ScanWithoutTextError
 from service.reconcile import Check, Reconciliation, reconcile
 from service.repair import repair
 from service.result import (
@@ -64,8 +63,11 @@ def extract_document(doc: Document) -> ExtractionResult:
         )
     tables = classify_tables(elements)
     title = next((e.text for e in elements if e.kind == ElementKind.TITLE), None)
-    if all(p.text_source == TextSource.OCR for p in doc.pages) and not any(
-        e.text.strip() or e.table is not None for e in elements
+    # OCR ran on every page (none is left waiting for it) and found nothing at all.
+    if (
+        not ocr_pages
+        and all(p.text_source == TextSource.OCR for p in doc.pages)
+        and not any(e.text.strip() or e.table is not None for e in elements)
     ):
         raise ScanWithoutTextError(f"OCR found no readable text in the scan ({len(doc.pages)} pages)")
     _require_report(elements, tables, title, ocr_pages, len(doc.pages))

@@ -15,6 +15,7 @@ from service.errors import (
     InputError,
     NeedsOcrError,
     NotAReportError,
+    ScanWithoutTextError,
     TooLargeError,
     UnsupportedTypeError,
 )
@@ -78,10 +79,27 @@ def test_encrypted_pdf() -> None:
     assert "encrypted" in _reason(err.value)
 
 
-def test_scan_without_text_layer_asks_for_ocr() -> None:
-    with pytest.raises(NeedsOcrError) as err:
+def test_scan_without_text_layer_asks_for_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.ocr import ocr_available
+
+    monkeypatch.setenv("GONGKAI_OCR", "0")  # as on an install without the ocr extra
+    ocr_available.cache_clear()
+    try:
+        with pytest.raises(NeedsOcrError) as err:
+            extract_bytes(image_only_pdf(), "scan.pdf")
+    finally:
+        ocr_available.cache_clear()
+    assert "OCR" in _reason(err.value) and err.value.code == "needs_ocr"
+
+
+def test_scan_that_ocr_finds_no_text_in() -> None:
+    from service.ocr import ocr_available
+
+    if not ocr_available():
+        pytest.skip("the OCR extra (gongkai[ocr]) is not installed")
+    with pytest.raises(ScanWithoutTextError) as err:
         extract_bytes(image_only_pdf(), "scan.pdf")
-    assert "OCR" in _reason(err.value)
+    assert "no readable text" in _reason(err.value) and err.value.code == "no_text"
 
 
 def test_not_a_report() -> None:

@@ -20,6 +20,7 @@ STATUS_BY_CODE = {
     "empty": 422,
     "not_a_report": 422,
     "needs_ocr": 422,
+    "no_text": 422,
     "bad_input": 400,
 }
 

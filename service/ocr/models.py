@@ -11,19 +11,13 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.errors import GongkaiError, NeedsOcrError, NotAReportError
+from service.errors import GongkaiError
 
 
 class OcrUnavailableError(GongkaiError):
     """The OCR extra (or one of its model files) is not installed."""
 
     code = "ocr_unavailable"
-
-
-class ScanWithoutTextError(NotAReportError, NeedsOcrError):
-    """OCR ran and found no text at all: a blank or unreadable scan (not a report, cannot be read)."""
-
-    code = "no_text"
 
 
 @dataclass(frozen=True)
