@@ -431,11 +431,7 @@ def test_committed_synthetic_fixtures_evaluate(tmp_path: Path, capsys: pytest.Ca
     assert all(d["status"] == "ok" for d in data["documents"])  # a failure would be a pipeline bug
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("GONGKAI_EVAL_OCR_TEST") != "1",
-    reason="OCR of the scanned fixtures takes minutes on 2 cores; set GONGKAI_EVAL_OCR_TEST=1 to run it",
-)
+@pytest.mark.slow  # about 30 s on 2 cores
 def test_committed_scanned_fixtures_evaluate_with_ocr(tmp_path: Path) -> None:
     fixtures = _fixtures()
     from service.ocr import ocr_available
