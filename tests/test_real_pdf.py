@@ -75,3 +75,29 @@ def test_sections_and_page_furniture(hongze: ExtractionResult) -> None:
     assert not any(t.strip() in {"- 1 -", "- 2 -", "- 3 -"} for t in texts)
     # A paragraph that continues across the page break is one paragraph.
     assert any("严格执行“分级审核、先审后发”程序" in t for t in texts)
+
+
+def test_the_real_report_scanned_reads_the_same_and_keeps_its_own_errors() -> None:
+    """The real layout (not our renderer's) through the scanner and OCR: every cell as printed, and
+    the report's own two arithmetic errors still fail; repair must not 'fix' them."""
+    from service.ocr import ocr_available
+
+    if not ocr_available():
+        pytest.skip("the OCR extra (gongkai[ocr]) is not installed")
+    import pypdfium2 as pdfium
+
+    from corpora.synthetic.degrade import ScanOptions, scan_pdf
+    from service.pipeline import extract_bytes
+
+    pdf = real_document("huaian-hongze-2023.pdf").read_bytes()
+    n = len(pdfium.PdfDocument(pdf))
+    opts = [
+        ScanOptions(skew_deg=(-1) ** k * 0.8, blur=0.5, noise=0.02, jpeg_quality=75, seal=k == n - 1)
+        for k in range(n)
+    ]
+    scanned = extract_bytes(scan_pdf(pdf, opts, seed=2), "hongze-scan.pdf")
+    assert {p.text_source for p in scanned.pages} == {"ocr"}
+    truth = load_truth("huaian-hongze-2023.json")
+    assert cell_mismatches(scanned, truth["cells"]) == {}
+    assert sorted(c.id for c in scanned.failing_checks()) == sorted(truth["expected_failing_checks"])
+    assert not [c for c in scanned.cells.values() if c.repaired_by]
