@@ -56,6 +56,18 @@ def test_garbage_is_an_error() -> None:
     assert p.value is None and not p.blank and p.error
 
 
+@pytest.mark.parametrize("text", ["20-10", "3 -0", "1５-2", "7+1"])
+def test_two_numbers_in_one_cell_are_an_error_not_one_number(text: str) -> None:
+    # A lost rule or a merged cell puts two values in one cell; reading 20 or 2010 would be silent.
+    parsed = parse_number(text, kind="signed")
+    assert parsed.value is None and parsed.error and "two numbers" in parsed.error
+
+
+def test_a_number_wrapped_in_a_narrow_cell_is_one_number() -> None:
+    # Word wraps long numbers in narrow columns; the text layer then has them on two lines.
+    assert parse_number("1283\n31").value == 128331
+
+
 @given(st.integers(min_value=0, max_value=10**7))
 def test_every_count_round_trips_in_both_widths(n: int) -> None:
     full = str(n).translate(str.maketrans("0123456789", "０１２３４５６７８９"))

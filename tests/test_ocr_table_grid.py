@@ -84,3 +84,28 @@ def test_a_cell_line_ignores_specks_and_rule_remnants() -> None:
     cell[6:34, 796:798] = 255  # the stub of a rule left inside the cell by residual skew
     ((x0, _, x1, _),) = text_rows(cell)
     assert x0 == 10 and 148 <= x1 <= 152
+
+
+def test_a_rule_broken_into_short_pieces_still_separates_its_cells() -> None:
+    """A seal ring or a scanner gap cuts one row's stretch of a column rule into pieces shorter
+    than the morphology keeps; the cells on either side stay two cells."""
+    ink = _ink()
+    for y in YS:
+        _hline(ink, y, XS[0], XS[-1])
+    for x in XS:
+        _vline(ink, x, YS[0], YS[-1])
+    x = XS[2]
+    for y in (YS[2] + 15, YS[2] + 30, YS[2] + 45):
+        ink[y : y + 2, x - 2 : x + 3] = 0  # three gaps leave pieces shorter than the kernel
+    spans = _spans(ink)
+    assert spans[(2, 1)] == (1, 1) and spans[(2, 2)] == (1, 1)
+
+
+def test_text_crossing_a_merged_cell_does_not_split_it() -> None:
+    ink = _ink()
+    _table_with_merged_header(ink, 0)
+    # A heading's glyphs sit across the column line under the merged header cell.
+    for gx in range(XS[1] - 40, XS[1] + 40, 26):
+        ink[YS[0] + 15 : YS[0] + 45, gx : gx + 20] = 255
+    spans = _spans(ink)
+    assert spans[(0, 0)] == (1, 3)

@@ -11,6 +11,7 @@ digits); its digit-only top candidates are kept for the repair stage.
 from __future__ import annotations
 
 import math
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -453,7 +454,14 @@ def _numeric_rows(
 def _digits_among_noise(text: str) -> bool:
     """A short reading that holds at least one digit (or a zero look-alike) among other marks."""
     t = text.strip()
-    return 0 < len(t) <= 6 and "\n" not in t and any(ch.isdigit() or ch in DIGIT_FOLDS for ch in t)
+    # One run of digits only: 20-10 is two values in one cell (a lost rule), not one with a mark.
+    one_number = len(re.findall(r"\d+", fold_digits(t))) <= 1
+    return (
+        0 < len(t) <= 6
+        and "\n" not in t
+        and one_number
+        and any(ch.isdigit() or ch in DIGIT_FOLDS for ch in t)
+    )
 
 
 def _join_visual_lines(lines: list[tuple[PixelBox, str, float]]) -> list[tuple[PixelBox, str, float]]:

@@ -16,6 +16,8 @@ PixelBox = tuple[float, float, float, float]
 
 # Share of a cell boundary that must be covered by a rule for the two cells to be separate.
 RULED_FRACTION = 0.6
+# A lost vertical rule is taken back when this share of the pixel rows along it shows a thin mark.
+BROKEN_RULE_FRACTION = 0.85
 # Vertical rules running this far (pixels at 200 dpi, about 7 pt) past the last horizontal rule
 # mean an open table end; a report row is at least 16 pt tall.
 OPEN_END_MIN = 20
@@ -96,7 +98,11 @@ def find_tables(ink: np.ndarray, *, min_width_frac: float = 0.25) -> list[ImageT
             continue
         region = labels[y : y + bh, x : x + bw] == i
         table = _table_from_rules(
-            horiz[y : y + bh, x : x + bw] * region, vert[y : y + bh, x : x + bw] * region, x, y
+            horiz[y : y + bh, x : x + bw] * region,
+            vert[y : y + bh, x : x + bw] * region,
+            x,
+            y,
+            ink[y : y + bh, x : x + bw],
         )
         if table is not None:
             tables.append(table)
@@ -104,7 +110,9 @@ def find_tables(ink: np.ndarray, *, min_width_frac: float = 0.25) -> list[ImageT
     return tables
 
 
-def _table_from_rules(horiz: np.ndarray, vert: np.ndarray, ox: int, oy: int) -> ImageTable | None:
+def _table_from_rules(
+    horiz: np.ndarray, vert: np.ndarray, ox: int, oy: int, ink: np.ndarray | None = None
+) -> ImageTable | None:
     bw = horiz.shape[1]
     hs = _segments(horiz.astype(np.uint8), True, max(20, bw // 20))
     vs = _segments(vert.astype(np.uint8), False, 15)
@@ -123,16 +131,24 @@ def _table_from_rules(horiz: np.ndarray, vert: np.ndarray, ox: int, oy: int) -> 
         return None
     n_rows, n_cols = len(ys) - 1, len(xs) - 1
 
-    def v_rule(col_line: int, r: int) -> bool:
-        """A vertical rule at xs[col_line] between ys[r] and ys[r+1]."""
+    def v_coverage(col_line: int, r: int) -> float:
         x = round(xs[col_line])
         y0, y1 = round(ys[r]) + 4, round(ys[r + 1]) - 4
         if y1 <= y0:
-            return True
+            return 1.0
         band = vert[y0:y1, max(0, x - 4) : x + 5] > 0
+        return float(band.max(axis=1).mean()) if band.size else 0.0
+
+    def v_rule(col_line: int, r: int) -> bool:
+        """A vertical rule at xs[col_line] between ys[r] and ys[r+1]."""
         # Most of the boundary must be ruled: a neighbouring rule that leans in through residual
         # skew touches only a few pixel rows of it.
-        return bool(band.size) and float(band.max(axis=1).mean()) > RULED_FRACTION
+        if v_coverage(col_line, r) > RULED_FRACTION:
+            return True
+        ruled_next_to_it = any(
+            0 <= k < n_rows and v_coverage(col_line, k) > RULED_FRACTION for k in (r - 1, r + 1)
+        )
+        return ruled_next_to_it and ink is not None and _broken_rule(ink, xs[col_line], ys[r], ys[r + 1])
 
     def h_rule(row_line: int, c: int) -> bool:
         y = round(ys[row_line])
@@ -177,6 +193,23 @@ def _table_from_rules(horiz: np.ndarray, vert: np.ndarray, ox: int, oy: int) -> 
         [oy + y for y in ys],
         cells,
     )
+
+
+def _broken_rule(ink: np.ndarray, x: float, y_top: float, y_bottom: float) -> bool:
+    """A vertical rule the morphology lost: a seal ring or a scanner gap cut it into pieces shorter
+    than the opening kernel, yet nearly every pixel row along it still has a thin mark on the line.
+
+    Called only where the same line is ruled in a neighbouring row. A pixel row counts when it has
+    ink within 4 px of the line but not on both sides 6-10 px away: a glyph crossing a merged cell
+    is wide there and covers only a glyph's height, a rule is thin and runs the whole row."""
+    xi = round(x)
+    y0, y1 = round(y_top) + 4, round(y_bottom) - 4
+    if y1 - y0 < 8 or xi - 10 < 0 or xi + 11 > ink.shape[1]:
+        return False
+    rows = ink[y0:y1] > 0
+    on_line = rows[:, xi - 4 : xi + 5].any(axis=1)
+    wide = rows[:, xi - 10 : xi - 5].any(axis=1) & rows[:, xi + 6 : xi + 11].any(axis=1)
+    return float((on_line & ~wide).mean()) >= BROKEN_RULE_FRACTION
 
 
 def text_rows(ink: np.ndarray, min_height: int = 6, gap: int = 2) -> list[tuple[int, int, int, int]]:
