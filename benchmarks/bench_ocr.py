@@ -21,7 +21,10 @@ import os
 import random
 import resource
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corpora.synthetic.degrade import ScanOptions, SealPlace
 
 
 def _cpu() -> float:
@@ -31,7 +34,7 @@ def _cpu() -> float:
 
 def _docs(n: int, seed: int) -> list[tuple[Any, bytes]]:
     from corpora.synthetic import RenderOptions, blank_spec, render_pdf
-    from corpora.synthetic.degrade import ScanOptions, scan_pdf
+    from corpora.synthetic.degrade import scan_pdf
     from corpora.synthetic.generate import table_values
     from service.schema import load_format
 
@@ -42,20 +45,30 @@ def _docs(n: int, seed: int) -> list[tuple[Any, bytes]]:
         for cid, v in table_values(rng, load_format("2021")).items():
             spec = spec.with_cell(cid, str(v))
         pdf = render_pdf(spec, RenderOptions(page_header=spec.title))
-        opts = [
-            ScanOptions(
-                skew_deg=rng.uniform(-1.5, 1.5),
-                blur=rng.choice([0.0, 0.5, 0.8]),
-                noise=rng.choice([0.0, 0.02, 0.04]),
-                jpeg_quality=rng.choice([None, 75, 60]),
-                grey_paper=rng.random() < 0.5,
-                seal=k == 0,
-                seal_place="table",
-            )
-            for k in range(3)
-        ]
+        opts = scan_options(rng, 3, seal_page=0, seal_place="table")
         out.append((spec, scan_pdf(pdf, opts, seed=seed + i)))
     return out
+
+
+def scan_options(
+    rng: random.Random, pages: int, *, seal_page: int, seal_place: SealPlace = "signature"
+) -> list[ScanOptions]:
+    """The benchmarks' office scan: random skew within ±1.5°, some blur, noise, JPEG and grey
+    paper on every page, and a red seal on one page."""
+    from corpora.synthetic.degrade import ScanOptions
+
+    return [
+        ScanOptions(
+            skew_deg=rng.uniform(-1.5, 1.5),
+            blur=rng.choice([0.0, 0.5, 0.8]),
+            noise=rng.choice([0.0, 0.02, 0.04]),
+            jpeg_quality=rng.choice([None, 75, 60]),
+            grey_paper=rng.random() < 0.5,
+            seal=k == seal_page,
+            seal_place=seal_place,
+        )
+        for k in range(pages)
+    ]
 
 
 def _score(spec: Any, result: Any) -> dict[str, int]:

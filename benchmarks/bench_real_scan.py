@@ -29,7 +29,8 @@ def main() -> None:
         raise SystemExit(f"{PDF} is not available on this machine")
     import pypdfium2 as pdfium
 
-    from corpora.synthetic.degrade import ScanOptions, scan_pdf
+    from benchmarks.bench_ocr import scan_options
+    from corpora.synthetic.degrade import scan_pdf
     from service.pipeline import extract_bytes
 
     pdf = PDF.read_bytes()
@@ -40,18 +41,7 @@ def main() -> None:
     )
     print("|---|---:|---:|---:|---:|---|---:|---:|")
     for seed in (int(s) for s in args.seeds.split(",")):
-        rng = random.Random(seed)
-        opts = [
-            ScanOptions(
-                skew_deg=rng.uniform(-1.5, 1.5),
-                blur=rng.choice([0.0, 0.5, 0.8]),
-                noise=rng.choice([0.0, 0.02, 0.04]),
-                jpeg_quality=rng.choice([None, 75, 60]),
-                grey_paper=rng.random() < 0.5,
-                seal=k == n - 1,
-            )
-            for k in range(n)
-        ]
+        opts = scan_options(random.Random(seed), n, seal_page=n - 1)
         scan = scan_pdf(pdf, opts, seed=seed)
         t = time.perf_counter()
         result = extract_bytes(scan, "hongze-scan.pdf")

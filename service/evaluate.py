@@ -521,12 +521,9 @@ def worker_env(workers: int) -> dict[str, str]:
     """With several documents in parallel the cores are taken: the OCR stage should not fan each
     document's pages out over its own processes, nor its ONNX sessions over several threads
     (unless the user set GONGKAI_OCR_WORKERS / GONGKAI_OCR_THREADS)."""
-    env: dict[str, str] = {}
-    if workers >= 2 and "GONGKAI_OCR_WORKERS" not in os.environ:
-        env["GONGKAI_OCR_WORKERS"] = "1"
-    if workers >= 2 and "GONGKAI_OCR_THREADS" not in os.environ:
-        env["GONGKAI_OCR_THREADS"] = "1"
-    return env
+    if workers < 2:
+        return {}
+    return {name: "1" for name in ("GONGKAI_OCR_WORKERS", "GONGKAI_OCR_THREADS") if name not in os.environ}
 
 
 def run_items(

@@ -105,3 +105,18 @@ def strip_ordinal(text: str) -> str:
 def leading_ordinal(text: str) -> str | None:
     m = _ORDINAL.match(_SPACE.sub("", fold_width(text)))
     return m.group(0) if m else None
+
+
+_CN_DIGITS = {ch: i + 1 for i, ch in enumerate("一二三四五六七八九")}
+
+
+def cn_number(text: str) -> int | None:
+    """一 … 九十九 as an int (the numbering of table rows and items); None for anything else."""
+    if text == "十":
+        return 10
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        t = _CN_DIGITS.get(tens, 0) if tens else 1
+        o = _CN_DIGITS.get(ones, 0) if ones else 0
+        return None if (tens and not t) or (ones and not o) else 10 * t + o
+    return _CN_DIGITS.get(text) if len(text) == 1 else None

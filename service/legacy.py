@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from service.datamodel import GridCell, TableGrid
-from service.labels import fold_width, leading_ordinal
+from service.labels import cn_number, fold_width, leading_ordinal
 from service.mapping import MATCH_KEY, CellReading, MappingResult
 from service.numbers import looks_numeric, parse_number
 from service.reconcile import CellState, Check
@@ -48,25 +48,12 @@ def _level(label: str) -> int:
     return 3
 
 
-_CN_NUMBERS = {ch: i + 1 for i, ch in enumerate("一二三四五六七八九")}
 _TOP_ORDINAL = re.compile(r"^([一二三四五六七八九十]{1,3})([、.,，．]?)")
-
-
-def _cn_number(text: str) -> int | None:
-    """一 … 九十九 as an int (the numbering of a legacy table's top-level rows)."""
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        t = _CN_NUMBERS.get(tens, 0) if tens else 1
-        o = _CN_NUMBERS.get(ones, 0) if ones else 0
-        return None if (tens and not t) or (ones and not o) else 10 * t + o
-    return _CN_NUMBERS.get(text) if len(text) == 1 else None
 
 
 def _top_number(label: str) -> int | None:
     m = _TOP_ORDINAL.match(label)
-    return _cn_number(m.group(1)) if m else None
+    return cn_number(m.group(1)) if m else None
 
 
 def restore_ordinal_mark(label: str, previous_top: int | None) -> str:
@@ -76,7 +63,7 @@ def restore_ordinal_mark(label: str, previous_top: int | None) -> str:
     m = _TOP_ORDINAL.match(label)
     if m is None or m.group(2) == "、" or previous_top is None:
         return label
-    if _cn_number(m.group(1)) != previous_top + 1:
+    if cn_number(m.group(1)) != previous_top + 1:
         return label
     return m.group(1) + "、" + label[m.end() :]
 

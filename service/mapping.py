@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from service.datamodel import BBox, GridCell, TableGrid, TextSource
-from service.labels import fold_width, leading_ordinal, normalize_label
+from service.labels import cn_number, fold_width, leading_ordinal, normalize_label
 from service.numbers import ParsedNumber, looks_numeric, parse_number
 from service.schema import ActiveBlock, Label, ReportFormat
 
@@ -19,7 +19,6 @@ from service.schema import ActiveBlock, Label, ReportFormat
 MATCH_EXACT, MATCH_KEY, MATCH_ORDINAL, MATCH_FUZZY, MATCH_POSITION = 1.0, 0.98, 0.9, 0.85, 0.7
 # A row matched by its own words while its group label could not be read at all.
 UNREAD_GROUP_FACTOR = 0.9
-_CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
 @dataclass
@@ -109,7 +108,7 @@ def _ordinal_number(text: str) -> int | None:
     digits = re.sub(r"\D", "", o)
     if digits:
         return int(digits)
-    return _CN_NUM.get(re.sub(r"[^一二三四五六七八九十]", "", o))
+    return cn_number(re.sub(r"[^一二三四五六七八九十]", "", o))
 
 
 # ----------------------------------------------------------------------------------------------

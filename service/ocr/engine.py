@@ -97,6 +97,11 @@ class OnnxPpOcr:
         self.det_max_side = det_max_side
         self.rec_batch = rec_batch
         self._digit_index = self._digit_classes()
+        # Digits and the decimal point, for amounts (万元/元).
+        self._amount_index = {
+            **self._digit_index,
+            ".": [k for k, ch in enumerate(self.chars) if ch in (".", "．")],
+        }
 
     # ------------------------------------------------------------------ detection
     def detect(
@@ -207,9 +212,7 @@ class OnnxPpOcr:
         Each frame's mass is renormalised over blank + digits, so a candidate's score is the
         probability of that digit string given that the cell holds digits.
         """
-        index = dict(self._digit_index)
-        if point:
-            index["."] = [k for k, ch in enumerate(self.chars) if ch in (".", "．")]
+        index = self._amount_index if point else self._digit_index
         digits = sorted(index)
         cols = np.stack([probs[:, index[d]].sum(axis=1) for d in digits], axis=1)
         blank = probs[:, 0]

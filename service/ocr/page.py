@@ -281,8 +281,7 @@ def _grid(
     pt: float,
 ) -> TableGrid:
     cells: list[GridCell] = []
-    numeric_cols = _numeric_columns(table, cell_lines, ti)
-    numeric_rows = _numeric_rows(table, cell_lines, ti)
+    numeric_cols, numeric_rows = _value_columns_and_rows(table, cell_lines, ti)
     for ci, c in enumerate(table.cells):
         parts = cell_lines.get((ti, ci), [])
         texts = [p[0] for p in parts if p[0]]
@@ -425,30 +424,24 @@ def _second_opinion(
     return len(doubtful), agreed
 
 
-def _numeric_columns(
+def _value_columns_and_rows(
     table: ImageTable, cell_lines: dict[tuple[int, int], list[tuple[str, float, object]]], ti: int
-) -> set[int]:
-    """Columns where most non-empty single cells read as numbers: the value columns."""
-    seen: dict[int, list[bool]] = {}
+) -> tuple[set[int], set[int]]:
+    """The value columns (most non-empty single-column cells read as numbers) and the data rows
+    (at least three single-row cells read as numbers; header rows have none)."""
+    in_column: dict[int, list[bool]] = {}
+    in_row: dict[int, int] = {}
     for ci, c in enumerate(table.cells):
-        if c.col_span != 1:
+        text = "".join(p[0] for p in cell_lines.get((ti, ci), []))
+        if not text:
             continue
-        text = "".join(p[0] for p in cell_lines.get((ti, ci), []))
-        if text:
-            seen.setdefault(c.col, []).append(looks_like_digits(text))
-    return {col for col, flags in seen.items() if len(flags) >= 3 and sum(flags) > 0.6 * len(flags)}
-
-
-def _numeric_rows(
-    table: ImageTable, cell_lines: dict[tuple[int, int], list[tuple[str, float, object]]], ti: int
-) -> set[int]:
-    """Data rows: rows with at least three cells read as numbers (header rows have none)."""
-    count: dict[int, int] = {}
-    for ci, c in enumerate(table.cells):
-        text = "".join(p[0] for p in cell_lines.get((ti, ci), []))
-        if c.row_span == 1 and text and looks_like_digits(text):
-            count[c.row] = count.get(c.row, 0) + 1
-    return {row for row, n in count.items() if n >= 3}
+        digits = looks_like_digits(text)
+        if c.col_span == 1:
+            in_column.setdefault(c.col, []).append(digits)
+        if c.row_span == 1 and digits:
+            in_row[c.row] = in_row.get(c.row, 0) + 1
+    columns = {col for col, flags in in_column.items() if len(flags) >= 3 and sum(flags) > 0.6 * len(flags)}
+    return columns, {row for row, n in in_row.items() if n >= 3}
 
 
 def _digits_among_noise(text: str) -> bool:
