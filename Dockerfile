@@ -22,7 +22,7 @@ COPY corpora ./corpora
 COPY models ./models
 RUN pip install ".[service,ocr,nlp]" \
     # Fail the build, not the first request, if the pipeline or the service cannot import.
-    && python -c "import service.pipeline, service.api, service.jobs.celery_app"
+    && python -c "import gongkai.pipeline.extract, gongkai.server.api, gongkai.server.jobs.celery_app"
 
 RUN useradd --create-home --uid 10001 gongkai \
     && mkdir -p /data \

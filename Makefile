@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
-# Everything the tests exercise: OCR, NLP, training (torch pinned to the local CPU build), service.
-TEST_EXTRAS := dev,ocr,nlp,training,service
+# Everything the tests exercise: the corpus generator and its CJK font (from PyPI, so no system font
+# package is needed), OCR, NLP, training (torch pinned to the local CPU build), service.
+TEST_EXTRAS := dev,corpus,ocr,nlp,training,service
 
 .PHONY: demo test install lint bench clean
 
@@ -13,7 +14,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (set PYTHON=python3.11)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,nlp,ocr]'
+	$(BIN)/pip install --quiet -e '.[dev,corpus,nlp,ocr]'
 	@touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP) pyproject.toml
@@ -28,7 +29,7 @@ demo: $(STAMP)
 	@if [ -f ../shared/corpus/real/huaian-hongze-2023.pdf ]; then \
 		cp ../shared/corpus/real/huaian-hongze-2023.pdf out/sample.pdf; \
 	else \
-		$(BIN)/python -m corpora.synthetic.sample out/sample.pdf; \
+		$(BIN)/python -m gongkai.devtools.corpora.synthetic.sample out/sample.pdf; \
 	fi
 	$(BIN)/gongkai extract out/sample.pdf --format json -o out/sample.json
 	$(BIN)/gongkai extract out/sample.pdf --format markdown -o out/sample.md

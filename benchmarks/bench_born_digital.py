@@ -14,10 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from corpora.synthetic.render_pdf import render_pdf
-from corpora.synthetic.spec import RenderOptions, blank_spec
-from service.ingest import load_document
-from service.pipeline import extract_document
+from gongkai.devtools.corpora.synthetic.render_pdf import render_pdf
+from gongkai.devtools.corpora.synthetic.spec import RenderOptions, blank_spec
+from gongkai.pipeline.extract import extract_document
+from gongkai.pipeline.ingest import load_document
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -30,12 +30,12 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from corpora.synthetic.render_pdf import render_pdf  # noqa: E402
-from corpora.synthetic.spec import RenderOptions, blank_spec  # noqa: E402
-from service.config import Settings  # noqa: E402
-from service.storage import migrate  # noqa: E402
-from service.storage import repository as repo  # noqa: E402
-from service.storage.db import Database  # noqa: E402
+from gongkai.devtools.corpora.synthetic.render_pdf import render_pdf  # noqa: E402
+from gongkai.devtools.corpora.synthetic.spec import RenderOptions, blank_spec  # noqa: E402
+from gongkai.server.storage import migrate  # noqa: E402
+from gongkai.server.storage import repository as repo  # noqa: E402
+from gongkai.server.storage.db import Database  # noqa: E402
+from gongkai.settings import Settings  # noqa: E402
 
 AGENCIES = ["甲市乙区人民政府", "丙县人民政府", "丁市戊区人民政府办公室", "己县教育局", "庚市自然资源局"]
 
@@ -103,7 +103,7 @@ def main() -> int:
     )
     server = subprocess.Popen(
         [
-            *(sys.executable, "-m", "service.cli", "serve", "--port", str(port)),
+            *(sys.executable, "-m", "gongkai.cli", "serve", "--port", str(port)),
             *("--workers", str(args.workers), "--log-level", "warning"),
         ],
         env=env,

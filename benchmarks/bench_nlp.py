@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from service.nlp.classifier import MODELS_DIR, load_classifier
-from service.nlp.facts import extract_facts
-from service.nlp.labeling import label_section
-from service.nlp.text import split_sentences
+from gongkai.pipeline.nlp.classifier import MODELS_DIR, load_classifier
+from gongkai.pipeline.nlp.facts import extract_facts
+from gongkai.pipeline.nlp.labeling import label_section
+from gongkai.pipeline.nlp.text import split_sentences
 from training.narrative.data import load_rows
 
 

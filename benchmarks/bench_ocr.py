@@ -2,8 +2,8 @@
 
 Usage: .venv/bin/python -m benchmarks.bench_ocr [--docs 2] [--seed 7]
 
-Renders reports with consistent tables (corpora.synthetic.generate.table_values), scans them with
-corpora.synthetic.degrade ("typical" options: skew, blur, noise, JPEG, seal), runs the whole
+Renders reports with consistent tables (the generator's table_values), scans them with
+gongkai.devtools.corpora.synthetic.degrade ("typical" options: skew, blur, noise, JPEG, seal), runs the whole
 pipeline and compares every statutory cell with the spec. Variants:
 
 - baseline: one process, PP-OCRv4 (rapidocr_onnxruntime), detector on the full page at 1600 px;
@@ -24,7 +24,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from corpora.synthetic.degrade import ScanOptions, SealPlace
+    from gongkai.devtools.corpora.synthetic.degrade import ScanOptions, SealPlace
 
 
 def _cpu() -> float:
@@ -33,10 +33,10 @@ def _cpu() -> float:
 
 
 def _docs(n: int, seed: int) -> list[tuple[Any, bytes]]:
-    from corpora.synthetic import RenderOptions, blank_spec, render_pdf
-    from corpora.synthetic.degrade import scan_pdf
-    from corpora.synthetic.generate import table_values
-    from service.schema import load_format
+    from gongkai.devtools.corpora.synthetic import RenderOptions, blank_spec, render_pdf
+    from gongkai.devtools.corpora.synthetic.degrade import scan_pdf
+    from gongkai.devtools.corpora.synthetic.generate import table_values
+    from gongkai.pipeline.schema import load_format
 
     rng = random.Random(seed)
     out = []
@@ -55,7 +55,7 @@ def scan_options(
 ) -> list[ScanOptions]:
     """The benchmarks' office scan: random skew within ±1.5°, some blur, noise, JPEG and grey
     paper on every page, and a red seal on one page."""
-    from corpora.synthetic.degrade import ScanOptions
+    from gongkai.devtools.corpora.synthetic.degrade import ScanOptions
 
     return [
         ScanOptions(
@@ -90,8 +90,8 @@ def _score(spec: Any, result: Any) -> dict[str, int]:
 
 
 def run(variant: str, docs: list[tuple[Any, bytes]]) -> dict[str, float]:
-    from service.ocr import engine as engine_mod
-    from service.pipeline import extract_bytes
+    from gongkai.pipeline.extract import extract_bytes
+    from gongkai.pipeline.ocr import engine as engine_mod
 
     if variant == "baseline":
         os.environ["GONGKAI_OCR_ENGINE"] = "ppocr-v4"
@@ -110,7 +110,7 @@ def run(variant: str, docs: list[tuple[Any, bytes]]) -> dict[str, float]:
         pages += len(result.pages)
         for k, v in _score(spec, result).items():
             totals[k] += v
-    from service.ocr import shutdown_pool
+    from gongkai.pipeline.ocr import shutdown_pool
 
     shutdown_pool()  # reap the workers so their CPU time is counted
     wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0

@@ -30,8 +30,8 @@ def main() -> None:
     import pypdfium2 as pdfium
 
     from benchmarks.bench_ocr import scan_options
-    from corpora.synthetic.degrade import scan_pdf
-    from service.pipeline import extract_bytes
+    from gongkai.devtools.corpora.synthetic.degrade import scan_pdf
+    from gongkai.pipeline.extract import extract_bytes
 
     pdf = PDF.read_bytes()
     truth = json.loads(TRUTH.read_text(encoding="utf-8"))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.cli import main
-from service.result import ExtractionResult
+from gongkai.cli import main
+from gongkai.pipeline.result import ExtractionResult
 from tests.conftest import real_document
 from tests.pdfs import text_pdf
 
@@ -58,7 +58,7 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     p = tmp_path / "locked.pdf"
     p.write_bytes(text_pdf(["年度报告"], encrypt="pw"))
     proc = subprocess.run(
-        [sys.executable, "-m", "service.cli", "extract", str(p)], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "gongkai.cli", "extract", str(p)], capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 2
     assert "encrypted" in proc.stderr

@@ -7,7 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from service.result import ExtractionResult
+from gongkai.pipeline.result import ExtractionResult
 
 TRUTH_DIR = Path(__file__).resolve().parents[1] / "corpora" / "real" / "truth"
 

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         export_onnx(ckpt, target, size, quantize=not args.no_quantize, name="narrative-classifier")
     print(f"transformer trained and exported in {time.time() - t0:.1f}s")
 
-    from service.nlp.classifier import load_classifier
+    from gongkai.pipeline.nlp.classifier import load_classifier
 
     for name in ("narrative-classifier", "baseline"):
         clf = load_classifier(args.out / name)

@@ -1,6 +1,6 @@
 """The baseline: jieba words + TF-IDF + logistic regression (scikit-learn), saved as plain JSON.
 
-The service evaluates the JSON with numpy (service.nlp.classifier.BaselineSentenceClassifier), so
+The service evaluates the JSON with numpy (gongkai.pipeline.nlp.classifier.BaselineSentenceClassifier), so
 neither pickle nor scikit-learn is needed at run time.
 """
 
@@ -13,9 +13,9 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from service.nlp.classifier import baseline_features
-from service.nlp.segment import words
-from service.nlp.text import LABELS, SentenceContext
+from gongkai.pipeline.nlp.classifier import baseline_features
+from gongkai.pipeline.nlp.segment import words
+from gongkai.pipeline.nlp.text import LABELS, SentenceContext
 
 
 def train_baseline(train: list[tuple[SentenceContext, str]], out_dir: Path, c: float = 10.0) -> Path:

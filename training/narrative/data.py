@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.nlp.text import LABELS, SentenceContext, majority_label, section_contexts
+from gongkai.pipeline.nlp.text import LABELS, SentenceContext, majority_label, section_contexts
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpora" / "narrative"

@@ -1,4 +1,4 @@
-"""Evaluate narrative classifiers on a split, the way the service labels (service.nlp.labeling).
+"""Evaluate narrative classifiers on a split, the way the service labels (gongkai.pipeline.nlp.labeling).
 
 Modes: ``headings`` — section headings as printed (heading rules for 一/六, the classifier in 五);
 ``no_headings`` — every heading hidden, the classifier alone (what a legacy report without usable
@@ -15,9 +15,9 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
-from service.nlp.classifier import SentenceClassifier, load_classifier
-from service.nlp.labeling import label_section
-from service.nlp.text import LABELS
+from gongkai.pipeline.nlp.classifier import SentenceClassifier, load_classifier
+from gongkai.pipeline.nlp.labeling import label_section
+from gongkai.pipeline.nlp.text import LABELS
 from training.narrative.data import REPO, Row, load_rows, sections_of
 
 

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from service.nlp.classifier import load_classifier
+from gongkai.pipeline.nlp.classifier import load_classifier
 from training.narrative.data import REPO, load_rows
 from training.narrative.evaluate import evaluate
 
@@ -141,7 +141,7 @@ TRANSFORMER = (
     "training text (`vocab.txt`, digits folded to 0, context tags as tokens), pretrained here with masked-LM "
     "on the training text, then fine-tuned to label sentences with their context tags (section, paragraph "
     "position, first sentence, after a 下一步/今后 cue). Exported to ONNX (opset 17) and int8 dynamic-"
-    "quantised; the service runs it with ONNX Runtime and `service.nlp.tokenizer.CharTokenizer` — no torch."
+    "quantised; the service runs it with ONNX Runtime and `gongkai`'s `CharTokenizer` — no torch."
 )
 BASELINE = (
     "jieba words (with `service/nlp/userdict.txt`) and word bigrams plus the same context tags → TF-IDF "

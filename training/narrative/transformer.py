@@ -28,8 +28,8 @@ from transformers import (
     BertForSequenceClassification,
 )
 
-from service.nlp.text import CONTEXT_TAGS, LABELS, SentenceContext
-from service.nlp.tokenizer import MASK, PAD, SPECIAL_TOKENS, CharTokenizer
+from gongkai.pipeline.nlp.text import CONTEXT_TAGS, LABELS, SentenceContext
+from gongkai.pipeline.nlp.tokenizer import MASK, PAD, SPECIAL_TOKENS, CharTokenizer
 
 CHAR_MARKER = "gongkai_char_tokenizer"  # config key: the directory uses our CharTokenizer
 

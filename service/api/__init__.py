@@ -1,5 +1,0 @@
-"""The HTTP API (FastAPI): ``create_app`` builds it; ``gongkai serve`` runs it under uvicorn."""
-
-from service.api.app import create_app
-
-__all__ = ["create_app"]

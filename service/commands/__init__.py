@@ -1,5 +1,0 @@
-"""CLI subcommands: each module here defines ``register(subparsers)``; ``service.cli`` finds them all.
-
-A stage that brings a command (evaluate, serve, worker, keys …) adds a module here and touches
-nothing else.
-"""

@@ -1,0 +1,107 @@
+"""Narrative: group paragraphs under the report's sections and label paragraphs and sentences.
+
+Section headings decide where they can (一 → overview, 六 → other_matters); inside 五, where
+problems and improvements share a section and often a paragraph, and in reports without usable
+headings, the trained classifier labels each sentence (gongkai.pipeline.nlp.labeling). The classifier is
+loaded once per process; without the ``nlp`` extra or the model files, cue-word rules stand in and
+the result says so in its warnings.
+"""
+
+from __future__ import annotations
+
+from gongkai.pipeline.checks import soft_check
+from gongkai.pipeline.checks.reconcile import Check
+from gongkai.pipeline.layout import Element, ElementKind
+from gongkai.pipeline.nlp.labeling import label_section
+from gongkai.pipeline.nlp.text import split_sentences
+from gongkai.pipeline.result import ParagraphOut, SectionOut, SentenceOut
+from gongkai.pipeline.schema import ReportFormat
+
+
+def _classifier_and_note() -> tuple[object | None, str | None]:
+    try:
+        from gongkai.pipeline.nlp.classifier import default_classifier, load_error
+    except ImportError as exc:  # numpy/onnxruntime missing
+        return None, f"narrative classifier unavailable ({exc}); using cue rules"
+    clf = default_classifier()
+    return clf, load_error()
+
+
+def build_sections(
+    elements: list[Element], fmt: ReportFormat, warnings: list[str] | None = None
+) -> list[SectionOut]:
+    sections: list[SectionOut] = []
+    current = SectionOut(key="preamble", heading=None, page=None)
+    for el in elements:
+        if el.kind == ElementKind.HEADING and el.section_key:
+            if current.key != "preamble" or current.paragraphs:
+                sections.append(current)
+            current = SectionOut(key=el.section_key, heading=el.text, page=el.page)
+            continue
+        if el.kind != ElementKind.PARAGRAPH:
+            continue
+        current.paragraphs.append(
+            ParagraphOut(
+                text=el.text,
+                label=None,
+                confidence=0.0,
+                page=el.page,
+                bbox=[round(v, 2) for v in el.bbox] if el.bbox else None,
+            )
+        )
+    if current.key != "preamble" or current.paragraphs:
+        sections.append(current)
+    label_sections(sections, warnings)
+    return sections
+
+
+def label_sections(sections: list[SectionOut], warnings: list[str] | None = None) -> None:
+    """Fill in paragraph and sentence labels in place."""
+    has_headings = any(s.key != "preamble" for s in sections)
+    needs_model = any(
+        s.paragraphs and (s.key == "problems_improvements" or (s.key == "preamble" and not has_headings))
+        for s in sections
+    )
+    classifier, note = _classifier_and_note() if needs_model else (None, None)
+    if note and warnings is not None and note not in warnings:
+        warnings.append(note)
+    for section in sections:
+        if not section.paragraphs:
+            continue
+        split = [split_sentences(p.text) or [p.text] for p in section.paragraphs]
+        key = None if section.key == "preamble" and not has_headings else section.key
+        try:
+            labelled = label_section(key, split, classifier, document_has_headings=has_headings)  # type: ignore[arg-type]
+        except ImportError as exc:  # the baseline needs jieba at prediction time
+            if warnings is not None:
+                warnings.append(f"narrative classifier failed ({exc}); using cue rules")
+            labelled = label_section(key, split, None, document_has_headings=has_headings)
+        for para, lab in zip(section.paragraphs, labelled, strict=True):
+            para.label = lab.label  # type: ignore[assignment]
+            para.confidence = lab.confidence
+            para.sentences = [
+                SentenceOut(text=s.text, label=s.label, confidence=s.confidence)  # type: ignore[arg-type]
+                for s in lab.sentences
+            ]
+
+
+def narrative_paragraphs(sections: list[SectionOut]) -> list[tuple[str, int | None]]:
+    """(text, page) of every paragraph, for fact extraction."""
+    return [(p.text, p.page) for s in sections for p in s.paragraphs]
+
+
+def section_checks(sections: list[SectionOut], fmt: ReportFormat) -> list[Check]:
+    """Soft check: the format's six headings are present and in order."""
+    expected = [s.key for s in fmt.sections]
+    found = [s.key for s in sections if s.key in expected]
+    missing = [k for k in expected if k not in found]
+    in_order = found == sorted(found, key=expected.index)
+    if fmt.id == "legacy":
+        return []
+    ok = not missing and in_order
+    msg = (
+        "六个部分齐全且顺序正确"
+        if ok
+        else (f"缺少部分：{'、'.join(missing)}" if missing else "各部分顺序与格式不一致")
+    )
+    return [soft_check("sections.order", ok, msg, [])]

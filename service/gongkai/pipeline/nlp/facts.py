@@ -1,0 +1,196 @@
+"""Figures the narrative states, and soft checks of them against the tables.
+
+A fact is a number with its unit found by the spaCy quantity patterns (gongkai.pipeline.nlp.segment), given a
+kind by the words of its clause: 受理/收到…申请 N 件 → ``requests_received``, 行政复议 N 起 →
+``review_cases``, 收取信息处理费 N 元 → ``fees_collected`` and so on. Statements of none also count:
+未发生行政复议及行政诉讼案件 gives ``review_cases`` 0 and ``lawsuit_cases`` 0; 没有收取信息处理费 gives
+``fees_collected`` 0. Each fact keeps the sentence it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from gongkai.pipeline.checks import soft_check
+from gongkai.pipeline.checks.reconcile import CellState, Check
+from gongkai.pipeline.nlp.segment import quantities
+from gongkai.pipeline.nlp.text import normalize, split_sentences
+from gongkai.pipeline.result import FactOut
+
+_CLAUSE_BREAK = re.compile(r"[，,；;。：:、！？!?]")
+_WIDE_BREAK = re.compile(r"[，,；;。：:！？!?]")
+_SUB_ITEM = re.compile(r"其中")
+_NONE_WINDOW = r"[^。；;，,]{0,25}?"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: str
+    units: tuple[str, ...]
+    clause: re.Pattern[str]
+    sentence: re.Pattern[str] | None = None  # must also match the whole sentence
+    unless: re.Pattern[str] | None = None  # the clause must not match
+
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule("review_cases", ("件", "起", "次"), re.compile(r"复议"), unless=re.compile(r"诉讼")),
+    _Rule("lawsuit_cases", ("件", "起", "次"), re.compile(r"诉讼"), unless=re.compile(r"复议")),
+    _Rule("npc_proposals", ("件",), re.compile(r"人大.{0,4}建议|代表建议")),
+    _Rule("cppcc_proposals", ("件",), re.compile(r"政协.{0,4}提案|委员提案")),
+    _Rule("requests_carried_in", ("件",), re.compile(r"上一?年(度)?结转")),
+    _Rule("requests_carried_out", ("件",), re.compile(r"结转下一?年")),
+    _Rule(
+        "requests_received",
+        ("件",),
+        re.compile(r"(受理|收到|新收|接收|共收).{0,16}申请|申请.{0,6}(受理|收到)|受理依申请"),
+        unless=re.compile(r"其中|结转|答复|办结"),
+    ),
+    _Rule(
+        "requests_answered",
+        ("件",),
+        re.compile(r"答复|办结|办理完毕"),
+        sentence=re.compile(r"申请"),
+        unless=re.compile(r"其中|结转|建议|提案"),
+    ),
+    _Rule(
+        "active_published",
+        ("条",),
+        re.compile(r"公开|发布"),
+        unless=re.compile(r"其中|转载|留言"),
+    ),
+    _Rule("fees_collected", ("元", "万元"), re.compile(r"费"), sentence=re.compile(r"收取|收费|费用")),
+)
+
+# "None of these happened" statements → a zero fact.
+_ZERO_RULES: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("review_cases", "起", re.compile(rf"(未|没有|无)(发生|出现)?{_NONE_WINDOW}复议")),
+    ("lawsuit_cases", "起", re.compile(rf"(未|没有|无)(发生|出现)?{_NONE_WINDOW}诉讼")),
+    ("fees_collected", "元", re.compile(rf"(未|没有|无)[^。；;]{{0,12}}?收取{_NONE_WINDOW}费")),
+    ("requests_received", "件", re.compile(r"(未|没有)(收到|受理)[^。；;，,]{0,12}?申请")),
+)
+
+
+def _number(text: str) -> int | Decimal:
+    return Decimal(text) if "." in text else int(text)
+
+
+def _clause_before(sentence: str, start: int, breaks: re.Pattern[str] = _CLAUSE_BREAK) -> str:
+    """The clause a quantity closes: from the previous clause break up to the number."""
+    ends = [m.end() for m in breaks.finditer(sentence, 0, start)]
+    return sentence[ends[-1] if ends else 0 : start]
+
+
+def sentence_facts(sentence: str, page: int | None = None) -> list[FactOut]:
+    """The facts one sentence states (its text is kept as printed, folded to NFKC)."""
+    text = normalize(sentence)
+    compact = re.sub(r"(?<=[^\x00-\x7f])\s+|\s+(?=[^\x00-\x7f])", "", text)
+    facts: list[FactOut] = []
+    for q in quantities(compact):
+        clause = _clause_before(compact, q.start)
+        if _SUB_ITEM.search(_clause_before(compact, q.start, _WIDE_BREAK)):
+            continue  # 其中…: a part of a total stated just before, not a total of its own
+        for rule in _RULES:
+            if q.unit not in rule.units or not rule.clause.search(clause):
+                continue
+            if rule.unless is not None and rule.unless.search(clause):
+                continue
+            if rule.sentence is not None and not rule.sentence.search(compact):
+                continue
+            facts.append(
+                FactOut(kind=rule.kind, value=_number(q.value), unit=q.unit, text=compact, page=page)
+            )
+            break
+    kinds = {f.kind for f in facts}
+    for kind, unit, pattern in _ZERO_RULES:
+        if kind not in kinds and pattern.search(compact):
+            facts.append(FactOut(kind=kind, value=0, unit=unit, text=compact, page=page))
+    return facts
+
+
+def extract_facts(paragraphs: Iterable[tuple[str, int | None]]) -> list[FactOut]:
+    """Facts of every sentence of the given (paragraph text, page) pairs, in reading order."""
+    out: list[FactOut] = []
+    for text, page in paragraphs:
+        for sentence in split_sentences(text):
+            out.extend(sentence_facts(sentence, page))
+    return out
+
+
+def _cell(cells: Mapping[str, CellState], cid: str) -> int | Decimal | None:
+    st = cells.get(cid)
+    if st is None or st.missing or st.value is None:
+        return None
+    return st.value
+
+
+def _first(facts: list[FactOut], kind: str) -> FactOut | None:
+    return next((f for f in facts if f.kind == kind), None)
+
+
+def _compare(check_id: str, fact: FactOut, table: int | Decimal, cells: list[str], what: str) -> Check:
+    ok = fact.value == table
+    msg = (
+        f"正文{what}{fact.value}{fact.unit or ''}，与表格（{table}）一致"
+        if ok
+        else f"正文{what}{fact.value}{fact.unit or ''}，与表格（{table}）不一致"
+    )
+    chk = soft_check(check_id, ok, msg, cells)
+    chk.expected, chk.actual = table, fact.value
+    return chk
+
+
+def fact_checks(facts: list[FactOut], cells: Mapping[str, CellState]) -> list[Check]:
+    """Soft checks (pass/warn) of the narrative's figures against the statutory tables."""
+    checks: list[Check] = []
+    received = _first(facts, "requests_received")
+    new = _cell(cells, "requests.new.total")
+    if received is not None and new is not None:
+        carried = _cell(cells, "requests.carried_in.total")
+        if received.value != new and carried is not None and received.value == new + carried:
+            # Some reports count new plus carried-over applications as 受理.
+            chk = soft_check(
+                "text.requests_received",
+                True,
+                f"正文受理申请{received.value}件，等于表三本年新收（{new}）加上年结转（{carried}）",
+                ["requests.new.total", "requests.carried_in.total"],
+            )
+            chk.expected, chk.actual = new + carried, received.value
+            checks.append(chk)
+        else:
+            checks.append(
+                _compare("text.requests_received", received, new, ["requests.new.total"], "受理申请")
+            )
+    pairs = (
+        ("requests_carried_in", "text.requests_carried_in", ["requests.carried_in.total"], "上年结转申请"),
+        ("requests_answered", "text.requests_answered", ["requests.results_total.total"], "答复/办结申请"),
+        ("review_cases", "text.review_cases", ["appeals.review.total"], "行政复议"),
+        (
+            "lawsuit_cases",
+            "text.lawsuit_cases",
+            ["appeals.suit_direct.total", "appeals.suit_after_review.total"],
+            "行政诉讼",
+        ),
+    )
+    for kind, check_id, cell_ids, what in pairs:
+        fact = _first(facts, kind)
+        values = [_cell(cells, c) for c in cell_ids]
+        if fact is None or any(v is None for v in values):
+            continue
+        total = sum(v for v in values if v is not None)
+        checks.append(_compare(check_id, fact, total, cell_ids, what))
+    fees = [f for f in facts if f.kind == "fees_collected"]
+    if fees:
+        # No statutory cell holds 信息处理费 (active.fees.amount is 行政事业性收费, another thing), so
+        # the narrative's fee statements are checked against each other.
+        yuan = {f.value * 10000 if f.unit == "万元" else f.value for f in fees}
+        ok = len(yuan) == 1
+        msg = (
+            f"正文所述信息处理费一致（{fees[0].value}{fees[0].unit}）"
+            if ok
+            else "正文多处所述信息处理费金额不一致：" + "、".join(f"{f.value}{f.unit}" for f in fees)
+        )
+        checks.append(soft_check("text.fees_collected", ok, msg, []))
+    return checks

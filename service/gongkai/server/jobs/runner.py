@@ -1,0 +1,191 @@
+"""The one task function both the local pool and Celery run: claim a job, extract, store, finish.
+
+A job is claimed with a lease; a heartbeat renews it while the pipeline runs. A worker that dies
+stops renewing, the lease expires and another worker claims the job again. Every finish checks
+that this worker still holds the lease, so a slow worker that lost its job cannot overwrite it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+from datetime import timedelta
+from enum import StrEnum
+
+from gongkai.errors import InputError
+from gongkai.server.storage import repository as repo
+from gongkai.server.storage.db import Database
+from gongkai.server.storage.files import LocalFileStore
+from gongkai.server.storage.merge import failing_count
+from gongkai.server.storage.models import DocumentRow, JobRow, ResultRow, utcnow
+from gongkai.settings import Settings
+
+log = logging.getLogger("gongkai.jobs")
+
+
+class Outcome(StrEnum):
+    NOT_CLAIMED = "not_claimed"
+    DONE = "done"
+    FAILED = "failed"
+    REQUEUED = "requeued"
+    LOST_LEASE = "lost_lease"
+
+
+def worker_name(kind: str, index: int | str = 0) -> str:
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{index}"
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, db: Database, job_id: int, owner: str, lease_seconds: int) -> None:
+        super().__init__(daemon=True, name=f"lease-{job_id}")
+        self.db, self.job_id, self.owner, self.lease = db, job_id, owner, lease_seconds
+        self.stop = threading.Event()
+        self.stage: str | None = None
+
+    def run(self) -> None:
+        interval = max(0.2, self.lease / 3)
+        while not self.stop.wait(interval):
+            try:
+                with self.db.session() as s:
+                    if not repo.renew_lease(s, self.job_id, self.owner, self.lease, self.stage):
+                        return
+            except Exception:  # a missed heartbeat is not fatal; the next one may succeed
+                log.exception("lease renewal for job %s failed", self.job_id)
+
+    def set_stage(self, stage: str) -> None:
+        self.stage = stage
+        with self.db.session() as s:
+            repo.renew_lease(s, self.job_id, self.owner, self.lease, stage)
+
+
+def process_job(db: Database, store: LocalFileStore, settings: Settings, job_id: int, owner: str) -> Outcome:
+    with db.session() as s:
+        if not repo.try_claim(s, job_id, owner, settings.lease_seconds):
+            return Outcome.NOT_CLAIMED
+        job = s.get(JobRow, job_id)
+        assert job is not None
+        doc = s.get(DocumentRow, job.document_id)
+        assert doc is not None
+        if job.attempts > job.max_attempts:
+            # The previous attempts claimed the job and never finished: their worker died.
+            _fail_locked(
+                job,
+                doc,
+                "worker_lost",
+                f"gave up after {job.max_attempts} attempts: each worker stopped before finishing "
+                "(its lease expired)",
+            )
+            return Outcome.FAILED
+        doc.status = "processing"
+        doc.updated_at = utcnow()
+        sha, filename = doc.sha256, doc.filename
+    beat = _Heartbeat(db, job_id, owner, settings.lease_seconds)
+    beat.start()
+    try:
+        beat.set_stage("reading")
+        data = store.get(sha)
+        beat.set_stage("extracting")
+        from gongkai.pipeline.extract import extract_bytes
+
+        result = extract_bytes(data, filename, max_bytes=settings.max_upload_bytes)
+        payload = json.loads(result.to_json(indent=None))
+        beat.set_stage("storing")
+    except InputError as exc:
+        # The document's own problem: deterministic, so no automatic retry; a person can retry later
+        # (e.g. once OCR is installed for a scan).
+        return _finish_failure(db, job_id, owner, exc.code, str(exc), final=True)
+    except Exception as exc:
+        log.exception("job %s failed", job_id)
+        return _finish_failure(db, job_id, owner, "internal_error", _one_line(exc), final=False)
+    finally:
+        beat.stop.set()
+    return _finish_success(db, job_id, owner, payload)
+
+
+def _one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:500]
+
+
+def _finish_success(db: Database, job_id: int, owner: str, payload: dict[str, object]) -> Outcome:
+    with db.session() as s:
+        job = repo.owns(s, job_id, owner)
+        if job is None:
+            return Outcome.LOST_LEASE
+        doc = s.get(DocumentRow, job.document_id)
+        assert doc is not None
+        existing = s.get(ResultRow, doc.id)
+        text = json.dumps(payload, ensure_ascii=False)
+        if existing is None:
+            s.add(ResultRow(document_id=doc.id, result_json=text, created_at=utcnow()))
+        else:
+            existing.result_json, existing.created_at = text, utcnow()
+        s.flush()
+        served = repo.served_result(s, doc.id) or payload
+        meta = payload.get("metadata") or {}
+        assert isinstance(meta, dict)
+        source = payload.get("source") or {}
+        assert isinstance(source, dict)
+        doc.status = "done"
+        doc.format = str(payload.get("format")) if payload.get("format") else None
+        doc.year = meta.get("year")
+        doc.agency = (meta.get("agency") or None) and str(meta.get("agency"))[:200]
+        doc.title = meta.get("title")
+        doc.pages = source.get("pages") if isinstance(source.get("pages"), int) else doc.pages
+        doc.failing_checks = failing_count(served)
+        doc.error_code = doc.error_message = None
+        doc.updated_at = utcnow()
+        job.status, job.stage, job.finished_at = "done", "done", utcnow()
+        job.error_code = job.error_message = None
+        job.lease_owner, job.lease_expires_at = None, None
+    return Outcome.DONE
+
+
+def _fail_locked(job: JobRow, doc: DocumentRow, code: str, message: str) -> None:
+    now = utcnow()
+    job.status, job.stage, job.finished_at = "failed", "failed", now
+    job.error_code, job.error_message = code, message
+    job.lease_owner, job.lease_expires_at = None, None
+    doc.status, doc.error_code, doc.error_message, doc.updated_at = "failed", code, message, now
+
+
+def _finish_failure(
+    db: Database, job_id: int, owner: str, code: str, message: str, *, final: bool
+) -> Outcome:
+    with db.session() as s:
+        job = repo.owns(s, job_id, owner)
+        if job is None:
+            return Outcome.LOST_LEASE
+        doc = s.get(DocumentRow, job.document_id)
+        assert doc is not None
+        if final or job.attempts >= job.max_attempts:
+            _fail_locked(job, doc, code, message)
+            return Outcome.FAILED
+        # Transient or unknown: try again later, backing off, with the reason kept on the job.
+        job.status, job.stage = "queued", "retry_wait"
+        job.error_code, job.error_message = code, message
+        job.lease_owner, job.lease_expires_at = None, None
+        job.not_before = utcnow() + timedelta(seconds=min(60, 2**job.attempts))
+        doc.status, doc.updated_at = "queued", utcnow()
+        return Outcome.REQUEUED
+
+
+def run_next(db: Database, store: LocalFileStore, settings: Settings, owner: str) -> Outcome:
+    """Run one claimable job if there is one."""
+    with db.session() as s:
+        ids = repo.claimable_job_ids(s, limit=8)
+    for job_id in ids:
+        outcome = process_job(db, store, settings, job_id, owner)
+        if outcome != Outcome.NOT_CLAIMED:
+            return outcome
+    return Outcome.NOT_CLAIMED
+
+
+def drain(db: Database, store: LocalFileStore, settings: Settings, owner: str = "drain") -> int:
+    """Run claimable jobs until none is left (tests and `gongkai worker --once`); returns the count."""
+    n = 0
+    while run_next(db, store, settings, owner) != Outcome.NOT_CLAIMED:
+        n += 1
+    return n

@@ -1,0 +1,340 @@
+"""Repository functions: every read and write the API and the workers make, in one place."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from gongkai.server.storage import keys as keylib
+from gongkai.server.storage.merge import Correction, failing_count, merge
+from gongkai.server.storage.models import (
+    ApiKey,
+    CorrectionRow,
+    DocumentRow,
+    EventRow,
+    JobRow,
+    ResultRow,
+    utcnow,
+)
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+def create_key(s: Session, role: str, name: str = "", created_by: str | None = None) -> tuple[ApiKey, str]:
+    if role not in keylib.ROLES:
+        raise ValueError(f"role must be one of {', '.join(keylib.ROLES)}, not {role!r}")
+    new = keylib.generate_key()
+    row = ApiKey(
+        id=new.key_id,
+        name=name,
+        role=role,
+        salt=new.salt,
+        secret_hash=new.secret_hash,
+        created_at=utcnow(),
+        created_by=created_by,
+    )
+    s.add(row)
+    s.flush()
+    log_event(s, created_by, "key.create", None, {"key": new.key_id, "role": role})
+    return row, new.plaintext
+
+
+_DUMMY_SALT = "00" * 16
+_DUMMY_HASH = keylib.hash_secret(_DUMMY_SALT, "x")
+
+
+def verify_key(s: Session, plaintext: str) -> ApiKey | None:
+    parsed = keylib.parse_key(plaintext)
+    if parsed is None:
+        return None
+    key_id, secret = parsed
+    row = s.get(ApiKey, key_id)
+    if row is None:
+        keylib.secret_matches(_DUMMY_SALT, _DUMMY_HASH, secret)  # same work for unknown ids
+        return None
+    if not keylib.secret_matches(row.salt, row.secret_hash, secret) or row.revoked_at is not None:
+        return None
+    return row
+
+
+def list_keys(s: Session) -> list[ApiKey]:
+    return list(s.scalars(select(ApiKey).order_by(ApiKey.created_at)))
+
+
+def revoke_key(s: Session, key_id: str, by: str | None) -> ApiKey | None:
+    row = s.get(ApiKey, key_id)
+    if row is None:
+        return None
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        log_event(s, by, "key.revoke", None, {"key": key_id})
+    return row
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+def log_event(s: Session, key_id: str | None, action: str, document_id: str | None, detail: Any) -> None:
+    s.add(
+        EventRow(
+            key_id=key_id,
+            action=action,
+            document_id=document_id,
+            detail=json.dumps(detail, ensure_ascii=False, default=str),
+            created_at=utcnow(),
+        )
+    )
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+
+def new_document_id() -> str:
+    return uuid.uuid4().hex
+
+
+def find_by_sha(s: Session, sha256: str) -> DocumentRow | None:
+    return s.scalars(select(DocumentRow).where(DocumentRow.sha256 == sha256)).first()
+
+
+def create_document(
+    s: Session,
+    *,
+    sha256: str,
+    media_type: str,
+    size: int,
+    filename: str,
+    pages: int | None,
+    key_id: str,
+    max_attempts: int,
+) -> tuple[DocumentRow, JobRow]:
+    now = utcnow()
+    doc = DocumentRow(
+        id=new_document_id(),
+        sha256=sha256,
+        media_type=media_type,
+        size=size,
+        filename=filename,
+        pages=pages,
+        status="queued",
+        uploaded_by=key_id,
+        created_at=now,
+        updated_at=now,
+    )
+    s.add(doc)
+    s.flush()  # the unique sha256 index speaks here when two uploads of one file race
+    job = _new_job(s, doc.id, key_id, max_attempts)
+    log_event(s, key_id, "document.upload", doc.id, {"sha256": sha256, "size": size})
+    return doc, job
+
+
+def _new_job(s: Session, document_id: str, key_id: str, max_attempts: int) -> JobRow:
+    now = utcnow()
+    job = JobRow(
+        document_id=document_id,
+        status="queued",
+        stage="queued",
+        attempts=0,
+        max_attempts=max_attempts,
+        not_before=now,
+        requested_by=key_id,
+        created_at=now,
+    )
+    s.add(job)
+    s.flush()
+    return job
+
+
+def get_document(s: Session, document_id: str) -> DocumentRow | None:
+    return s.get(DocumentRow, document_id)
+
+
+def latest_job(s: Session, document_id: str) -> JobRow | None:
+    return s.scalars(
+        select(JobRow).where(JobRow.document_id == document_id).order_by(JobRow.id.desc()).limit(1)
+    ).first()
+
+
+@dataclass
+class DocumentFilter:
+    status: str | None = None
+    format: str | None = None
+    year: int | None = None
+    agency: str | None = None
+    failing: bool | None = None
+
+
+def list_documents(s: Session, f: DocumentFilter, limit: int, offset: int) -> tuple[list[DocumentRow], int]:
+    conds = []
+    if f.status:
+        conds.append(DocumentRow.status == f.status)
+    if f.format:
+        conds.append(DocumentRow.format == f.format)
+    if f.year is not None:
+        conds.append(DocumentRow.year == f.year)
+    if f.agency:
+        escaped = f.agency.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conds.append(DocumentRow.agency.like(f"%{escaped}%", escape="\\"))
+    if f.failing is True:
+        conds.append(DocumentRow.failing_checks > 0)
+    elif f.failing is False:
+        conds.append(DocumentRow.failing_checks == 0)
+    where = and_(*conds) if conds else None
+    q = select(DocumentRow)
+    cq = select(func.count()).select_from(DocumentRow)
+    if where is not None:
+        q, cq = q.where(where), cq.where(where)
+    total = int(s.scalar(cq) or 0)
+    rows = s.scalars(q.order_by(DocumentRow.created_at.desc(), DocumentRow.id).limit(limit).offset(offset))
+    return list(rows), total
+
+
+def machine_result(s: Session, document_id: str) -> dict[str, Any] | None:
+    row = s.get(ResultRow, document_id)
+    return None if row is None else json.loads(row.result_json)
+
+
+def corrections(s: Session, document_id: str) -> list[CorrectionRow]:
+    return list(
+        s.scalars(
+            select(CorrectionRow)
+            .where(CorrectionRow.document_id == document_id)
+            .order_by(CorrectionRow.created_at, CorrectionRow.id)
+        )
+    )
+
+
+def as_correction(row: CorrectionRow) -> Correction:
+    return Correction(
+        id=row.id,
+        target=row.target,
+        target_id=row.target_id,
+        new=json.loads(row.new_json),
+        reason=row.reason,
+        by=row.key_id,
+        at=row.created_at,
+    )
+
+
+def served_result(s: Session, document_id: str) -> dict[str, Any] | None:
+    machine = machine_result(s, document_id)
+    if machine is None:
+        return None
+    return merge(machine, [as_correction(c) for c in corrections(s, document_id)])
+
+
+def add_correction(
+    s: Session,
+    doc: DocumentRow,
+    *,
+    target: str,
+    target_id: str,
+    old: Any,
+    new: dict[str, Any],
+    reason: str,
+    key_id: str,
+) -> tuple[CorrectionRow, dict[str, Any]]:
+    """Store one correction and return it with the new served result (checks re-evaluated)."""
+    row = CorrectionRow(
+        document_id=doc.id,
+        target=target,
+        target_id=target_id,
+        old_json=json.dumps(old, ensure_ascii=False),
+        new_json=json.dumps(new, ensure_ascii=False),
+        reason=reason,
+        key_id=key_id,
+        created_at=utcnow(),
+    )
+    s.add(row)
+    s.flush()
+    served = served_result(s, doc.id)
+    assert served is not None
+    doc.failing_checks = failing_count(served)
+    doc.updated_at = utcnow()
+    log_event(s, key_id, f"correction.{target}", doc.id, {"target": target_id, "correction": row.id})
+    return row, served
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(
+        and_(JobRow.status == "queued", JobRow.not_before <= now),
+        and_(JobRow.status == "running", JobRow.lease_expires_at < now),
+    )
+
+
+def claimable_job_ids(s: Session, limit: int = 5) -> list[int]:
+    now = utcnow()
+    return list(s.scalars(select(JobRow.id).where(_claimable(now)).order_by(JobRow.id).limit(limit)))
+
+
+def try_claim(s: Session, job_id: int, owner: str, lease_seconds: int) -> bool:
+    """Take a job if it is still claimable: one conditional UPDATE, so two workers never both win."""
+    now = utcnow()
+    res = s.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, _claimable(now))
+        .values(
+            status="running",
+            stage="claimed",
+            lease_owner=owner,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=JobRow.attempts + 1,
+            started_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def renew_lease(s: Session, job_id: int, owner: str, lease_seconds: int, stage: str | None = None) -> bool:
+    values: dict[str, Any] = {"lease_expires_at": utcnow() + timedelta(seconds=lease_seconds)}
+    if stage:
+        values["stage"] = stage
+    res = s.execute(
+        update(JobRow)
+        .where(JobRow.id == job_id, JobRow.lease_owner == owner, JobRow.status == "running")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
+def owns(s: Session, job_id: int, owner: str) -> JobRow | None:
+    job = s.get(JobRow, job_id)
+    if job is None or job.status != "running" or job.lease_owner != owner:
+        return None
+    return job
+
+
+def retry_document(s: Session, doc: DocumentRow, key_id: str, max_attempts: int) -> JobRow:
+    job = _new_job(s, doc.id, key_id, max_attempts)
+    doc.status = "queued"
+    doc.error_code = None
+    doc.error_message = None
+    doc.updated_at = utcnow()
+    log_event(s, key_id, "document.retry", doc.id, {"job": job.id})
+    return job
+
+
+def job_counts(s: Session) -> dict[str, int]:
+    return {str(k): int(v) for k, v in s.execute(select(JobRow.status, func.count()).group_by(JobRow.status))}
+
+
+def document_counts(s: Session) -> dict[str, int]:
+    return {
+        str(k): int(v)
+        for k, v in s.execute(select(DocumentRow.status, func.count()).group_by(DocumentRow.status))
+    }
+
+
+def history(s: Session, document_id: str) -> list[CorrectionRow]:
+    return corrections(s, document_id)

@@ -1,0 +1,128 @@
+"""Every setting Gongkai reads, and the only module that reads the environment.
+
+- ``PipelineOptions``: how one document is read (OCR engines, workers, threads, models, limits).
+  Built once, from ``GONGKAI_*`` variables and CLI flags, and passed down to ``extract_document``;
+  no stage reads the environment itself.
+- ``Settings``: the service around the pipeline (database, broker, job pool, upload limits).
+- ``shared_dir()``: where ``../shared`` (the real corpus) is, for the developer tools.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PoolKind = Literal["process", "thread"]
+OcrEngineName = Literal["ppocr-v6", "ppocr-v4"]
+SecondEngineChoice = Literal["auto", "off", "ppocr-v6", "ppocr-v4"]
+
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+
+
+class PipelineOptions(BaseSettings):
+    """How the pipeline reads a document. ``PipelineOptions()`` reads ``GONGKAI_<FIELD>`` variables
+    (``GONGKAI_OCR_ENGINE=ppocr-v4``); ``PipelineOptions(ocr_threads=1)`` or ``.model_copy(update=…)``
+    overrides them. Immutable, picklable: it travels to OCR and evaluation worker processes as is."""
+
+    model_config = SettingsConfigDict(env_prefix="GONGKAI_", frozen=True, extra="ignore")
+
+    ocr: bool = Field(True, description="run OCR on pages without a usable text layer (GONGKAI_OCR=0: never)")
+    ocr_engine: OcrEngineName = Field("ppocr-v6", description="the PP-OCR engine that reads pages")
+    ocr_second_engine: SecondEngineChoice = Field(
+        "auto", description="the engine that re-reads doubted numeric cells; auto = the other one, off = none"
+    )
+    ocr_workers: int | None = Field(
+        None, ge=1, description="processes reading a document's pages (default: one per core, at most a page each)"
+    )
+    ocr_threads: int | None = Field(
+        None, ge=1, description="ONNX Runtime threads when one process reads a document (default: every core)"
+    )
+    layout_model: bool = Field(True, description="run the CDLA layout model on OCR pages")
+    models_dir: Path | None = Field(None, description="the narrative classifier's folder (default: models/)")
+    max_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1, description="the largest input file accepted")
+
+    def cores(self) -> int:
+        return os.cpu_count() or 1
+
+    def threads_per_document(self) -> int:
+        return self.ocr_threads or self.cores()
+
+    def workers_for(self, n_pages: int) -> int:
+        return max(1, min(self.ocr_workers or self.cores(), n_pages))
+
+
+def shared_dir() -> Path:
+    """``$GONGKAI_SHARED_DIR``, else ``../shared`` beside the checkout (it may not exist)."""
+    env = os.environ.get("GONGKAI_SHARED_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, not {raw!r}") from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Storage: a SQLite file under ./var/ by default, PostgreSQL (or any SQLAlchemy URL) by env.
+    database_url: str = "sqlite:///var/gongkai.db"
+    data_dir: Path = Path("var/data")
+    # Scale-out: a Redis URL sends jobs to Celery workers; None keeps the local pool.
+    broker_url: str | None = None
+    # Local pool inside `gongkai serve`; 0 disables it (jobs wait for another worker).
+    workers: int = 2
+    pool: PoolKind = "process"
+    # A running job's lease; a worker that dies stops renewing it and the job runs again.
+    lease_seconds: int = 120
+    poll_seconds: float = 1.0
+    max_attempts: int = 3
+    # Limits on uploads.
+    max_upload_bytes: int = 50 * 1024 * 1024
+    max_pages: int = 300
+    max_uncompressed_bytes: int = 200 * 1024 * 1024  # DOCX parts, summed
+    max_compression_ratio: int = 200  # per DOCX part over 1 MiB uncompressed
+    max_image_pixels: int = 80_000_000  # an A3 page at 600 dpi is ~70 MP
+    page_render_dpi: int = 110
+    auto_migrate: bool = True
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        base = cls()
+        pool = os.environ.get("GONGKAI_POOL", base.pool)
+        if pool not in ("process", "thread"):
+            raise ValueError(f"GONGKAI_POOL must be 'process' or 'thread', not {pool!r}")
+        settings = cls(
+            database_url=os.environ.get("GONGKAI_DATABASE_URL") or base.database_url,
+            data_dir=Path(os.environ.get("GONGKAI_DATA_DIR") or base.data_dir),
+            broker_url=os.environ.get("GONGKAI_BROKER_URL") or None,
+            workers=_env_int("GONGKAI_WORKERS", base.workers),
+            pool=pool,  # type: ignore[arg-type]
+            lease_seconds=_env_int("GONGKAI_LEASE_SECONDS", base.lease_seconds),
+            max_attempts=_env_int("GONGKAI_MAX_ATTEMPTS", base.max_attempts),
+            max_upload_bytes=_env_int("GONGKAI_MAX_UPLOAD_BYTES", base.max_upload_bytes),
+            max_pages=_env_int("GONGKAI_MAX_PAGES", base.max_pages),
+            max_uncompressed_bytes=_env_int("GONGKAI_MAX_UNCOMPRESSED_BYTES", base.max_uncompressed_bytes),
+            max_image_pixels=_env_int("GONGKAI_MAX_IMAGE_PIXELS", base.max_image_pixels),
+            auto_migrate=_env_bool("GONGKAI_AUTO_MIGRATE", base.auto_migrate),
+        )
+        return replace(settings, **overrides)  # type: ignore[arg-type]
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        return replace(self, **overrides)  # type: ignore[arg-type]

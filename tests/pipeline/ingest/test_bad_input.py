@@ -1,0 +1,122 @@
+"""Bad input gets a clear error of its own kind and a one-line reason."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from gongkai.errors import (
+    CorruptDocumentError,
+    EmptyDocumentError,
+    EncryptedDocumentError,
+    InputError,
+    NeedsOcrError,
+    NotAReportError,
+    ScanWithoutTextError,
+    TooLargeError,
+    UnsupportedTypeError,
+)
+from gongkai.pipeline.extract import extract_bytes
+from gongkai.pipeline.ingest import load_path
+from tests.pdfs import image_only_pdf, text_pdf
+
+NOT_A_REPORT = [
+    "关于开展春季植树活动的通知",
+    "各单位：",
+    "为改善生态环境，现将有关事项通知如下。",
+    "一、时间安排",
+    "二、地点",
+]
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    assert text and "\n" not in text
+    return text
+
+
+def test_empty_file() -> None:
+    with pytest.raises(EmptyDocumentError) as err:
+        extract_bytes(b"", "x.pdf")
+    assert "empty" in _reason(err.value)
+
+
+def test_wrong_type_is_sniffed_from_content_not_name() -> None:
+    with pytest.raises(UnsupportedTypeError):
+        extract_bytes("纯文本，不是报告".encode(), "report.pdf")
+    with pytest.raises(UnsupportedTypeError, match="PNG"):
+        extract_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "report.pdf")
+    with pytest.raises(UnsupportedTypeError, match="legacy Word"):
+        extract_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 64, "report.doc")
+
+
+def test_zip_that_is_not_docx() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("hello.txt", "hi")
+    with pytest.raises(UnsupportedTypeError):
+        extract_bytes(buf.getvalue(), "x.docx")
+
+
+def test_corrupt_pdf() -> None:
+    with pytest.raises(CorruptDocumentError):
+        extract_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ngarbage\n%%EOF", "broken.pdf")
+
+
+def test_truncated_pdf() -> None:
+    data = text_pdf(["政府信息公开工作年度报告"])
+    with pytest.raises((CorruptDocumentError, EmptyDocumentError)):
+        extract_bytes(data[: len(data) // 3], "truncated.pdf")
+
+
+def test_encrypted_pdf() -> None:
+    data = text_pdf(["2023年政府信息公开工作年度报告"], encrypt="secret")
+    with pytest.raises(EncryptedDocumentError) as err:
+        extract_bytes(data, "locked.pdf")
+    assert "encrypted" in _reason(err.value)
+
+
+def test_scan_without_text_layer_asks_for_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gongkai.pipeline.ocr import ocr_available
+
+    monkeypatch.setenv("GONGKAI_OCR", "0")  # as on an install without the ocr extra
+    ocr_available.cache_clear()
+    try:
+        with pytest.raises(NeedsOcrError) as err:
+            extract_bytes(image_only_pdf(), "scan.pdf")
+    finally:
+        ocr_available.cache_clear()
+    assert "OCR" in _reason(err.value) and err.value.code == "needs_ocr"
+
+
+def test_scan_that_ocr_finds_no_text_in() -> None:
+    from gongkai.pipeline.ocr import ocr_available
+
+    if not ocr_available():
+        pytest.skip("the OCR extra (gongkai[ocr]) is not installed")
+    with pytest.raises(ScanWithoutTextError) as err:
+        extract_bytes(image_only_pdf(), "scan.pdf")
+    assert "no readable text" in _reason(err.value) and err.value.code == "no_text"
+
+
+def test_not_a_report() -> None:
+    with pytest.raises(NotAReportError) as err:
+        extract_bytes(text_pdf(NOT_A_REPORT), "notice.pdf")
+    assert "not a government information disclosure annual report" in _reason(err.value)
+
+
+def test_oversized(tmp_path: Path) -> None:
+    p = tmp_path / "big.pdf"
+    p.write_bytes(text_pdf(["政府信息公开"]))
+    with pytest.raises(TooLargeError):
+        load_path(p, max_bytes=100)
+
+
+def test_missing_file_and_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        load_path(tmp_path / "nope.pdf")
+    with pytest.raises(InputError, match="not a file"):
+        load_path(tmp_path)
