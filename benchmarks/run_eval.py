@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from gongkai.devtools.evaluation import evaluate, machine_line, render_tables
+from gongkai.devtools.evaluation import evaluate
+from gongkai.devtools.evaluation.report import machine_line, render_tables
 from gongkai.errors import GongkaiError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from gongkai.devtools.evaluation import Item, Outcome
+    from gongkai.devtools.evaluation.discovery import Item
+    from gongkai.devtools.evaluation.runner import Outcome
 
 KINDS = ("pdf", "scan_pdf", "image", "html", "docx")
 
@@ -83,7 +84,8 @@ def _progress(done: int, total: int, item: Item, outcome: Outcome) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gongkai.devtools.evaluation import evaluate, render_tables, worst_cells
+    from gongkai.devtools.evaluation import evaluate
+    from gongkai.devtools.evaluation.report import render_tables, worst_cells
 
     report = evaluate(
         args.corpora,
