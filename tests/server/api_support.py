@@ -16,7 +16,7 @@ pytest.importorskip("sqlalchemy", reason="the service extra is not installed")
 
 from fastapi.testclient import TestClient
 
-from gongkai.server.api import create_app
+from gongkai.server.api.app import create_app
 from gongkai.server.storage import migrate
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database

@@ -12,7 +12,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis", reason="schemathesis (service extra) is not installed")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from gongkai.server.api import create_app  # noqa: E402
+from gongkai.server.api.app import create_app  # noqa: E402
 from tests.server.api_support import make_settings, seed_keys  # noqa: E402
 
 _ROOT = Path(tempfile.mkdtemp(prefix="gongkai-schemathesis-"))

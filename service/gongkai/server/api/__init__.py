@@ -1,5 +1,4 @@
-"""The HTTP API (FastAPI): ``create_app`` builds it; ``gongkai serve`` runs it under uvicorn."""
+"""The HTTP API (FastAPI): ``gongkai.server.api.app.create_app`` builds it; ``gongkai serve`` runs it.
 
-from gongkai.server.api.app import create_app
-
-__all__ = ["create_app"]
+This package module imports nothing: the app factory imports the routers, never the other way round.
+"""

@@ -6,13 +6,14 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gongkai.server.api import errors, routes
+from gongkai.server.api import errors
 from gongkai.server.api.metrics import Metrics, route_template
+from gongkai.server.api.routes import ROUTERS
+from gongkai.server.api.version import package_version
 from gongkai.server.jobs.pool import Dispatcher, make_dispatcher
 from gongkai.server.storage import migrate
 from gongkai.server.storage.db import Database
@@ -22,13 +23,6 @@ from gongkai.settings import Settings
 log = logging.getLogger("gongkai.api")
 # Room for the multipart envelope around the file itself.
 _MULTIPART_SLACK = 64 * 1024
-
-
-def package_version() -> str:
-    try:
-        return version("gongkai")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "0+unknown"
 
 
 class BodyLimit:
@@ -141,7 +135,8 @@ def create_app(
     app.state.dispatcher = dispatcher or make_dispatcher(settings, db)
     app.state.metrics = Metrics(db)
     errors.install(app)
-    app.include_router(routes.router)
+    for router in ROUTERS:
+        app.include_router(router)
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     # Added last = outermost: it also sees the 413s BodyLimit sends.

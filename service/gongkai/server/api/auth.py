@@ -6,9 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from gongkai.server.api.deps import DbDep
 from gongkai.server.api.errors import ApiError
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.keys import Role, role_allows
@@ -24,7 +25,7 @@ class Caller:
 
 
 def _authenticate(
-    request: Request,
+    db: DbDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> Caller:
@@ -33,7 +34,6 @@ def _authenticate(
         raise ApiError(
             401, "unauthenticated", "an API key is required (Authorization: Bearer … or X-API-Key)"
         )
-    db = request.app.state.db
     with db.session() as s:
         key = repo.verify_key(s, plaintext)
         if key is None:
@@ -50,3 +50,9 @@ def require(role: Role) -> Callable[..., Caller]:
         return caller
 
     return dependency
+
+
+# What a route declares to say who may call it.
+Uploader = Annotated[Caller, Depends(require("uploader"))]
+Reviewer = Annotated[Caller, Depends(require("reviewer"))]
+Admin = Annotated[Caller, Depends(require("admin"))]

@@ -80,7 +80,8 @@ def to_xlsx(result: dict[str, Any], history: list[dict[str, Any]]) -> bytes:
 
     wb = Workbook()
     ws = wb.active
-    assert ws is not None
+    if ws is None:  # a new Workbook always has one sheet; typed Optional all the same
+        raise RuntimeError("openpyxl made a workbook without a worksheet")
     ws.title = "cells"
     ws.append(CELL_COLUMNS)
     for row in cell_rows(result):

@@ -80,8 +80,11 @@ def _process_main(settings: Settings, index: int, stop: Any, wake: Any) -> None:
 
 class LocalPool:
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
         self.n = max(0, settings.workers)
+        # N jobs at once, each OCR'ing with a pool of one process per core, would oversubscribe the
+        # cores N times over: each job reads its pages with one process and one thread instead
+        # (unless GONGKAI_OCR_WORKERS / GONGKAI_OCR_THREADS say otherwise).
+        self.settings = settings.with_overrides(pipeline=settings.pipeline.sharing_cores(self.n))
         self._workers: list[Any] = []
         if settings.pool == "process":
             ctx = mp.get_context("spawn")  # no fork of a process that already runs threads

@@ -14,12 +14,15 @@ import socket
 import threading
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from gongkai.errors import InputError
+from gongkai.server.review import failing_count, require_served_result
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.files import LocalFileStore
-from gongkai.server.storage.merge import failing_count
 from gongkai.server.storage.models import DocumentRow, JobRow, ResultRow, utcnow
 from gongkai.settings import Settings
 
@@ -66,9 +69,11 @@ def process_job(db: Database, store: LocalFileStore, settings: Settings, job_id:
         if not repo.try_claim(s, job_id, owner, settings.lease_seconds):
             return Outcome.NOT_CLAIMED
         job = s.get(JobRow, job_id)
-        assert job is not None
-        doc = s.get(DocumentRow, job.document_id)
-        assert doc is not None
+        if job is None:  # claimed a moment ago: only a row removed by hand gets here
+            return Outcome.NOT_CLAIMED
+        doc = _document_or_fail(s, job)
+        if doc is None:
+            return Outcome.FAILED
         if job.attempts > job.max_attempts:
             # The previous attempts claimed the job and never finished: their worker died.
             _fail_locked(
@@ -90,7 +95,8 @@ def process_job(db: Database, store: LocalFileStore, settings: Settings, job_id:
         beat.set_stage("extracting")
         from gongkai.pipeline.extract import extract_bytes
 
-        result = extract_bytes(data, filename, max_bytes=settings.max_upload_bytes)
+        options = settings.pipeline.model_copy(update={"max_bytes": settings.max_upload_bytes})
+        result = extract_bytes(data, filename, options=options)
         payload = json.loads(result.to_json(indent=None))
         beat.set_stage("storing")
     except InputError as exc:
@@ -114,8 +120,9 @@ def _finish_success(db: Database, job_id: int, owner: str, payload: dict[str, ob
         job = repo.owns(s, job_id, owner)
         if job is None:
             return Outcome.LOST_LEASE
-        doc = s.get(DocumentRow, job.document_id)
-        assert doc is not None
+        doc = _document_or_fail(s, job)
+        if doc is None:
+            return Outcome.FAILED
         existing = s.get(ResultRow, doc.id)
         text = json.dumps(payload, ensure_ascii=False)
         if existing is None:
@@ -123,11 +130,8 @@ def _finish_success(db: Database, job_id: int, owner: str, payload: dict[str, ob
         else:
             existing.result_json, existing.created_at = text, utcnow()
         s.flush()
-        served = repo.served_result(s, doc.id) or payload
-        meta = payload.get("metadata") or {}
-        assert isinstance(meta, dict)
-        source = payload.get("source") or {}
-        assert isinstance(source, dict)
+        served = require_served_result(s, doc.id)
+        meta, source = _mapping(payload.get("metadata")), _mapping(payload.get("source"))
         doc.status = "done"
         doc.format = str(payload.get("format")) if payload.get("format") else None
         doc.year = meta.get("year")
@@ -143,12 +147,26 @@ def _finish_success(db: Database, job_id: int, owner: str, payload: dict[str, ob
     return Outcome.DONE
 
 
-def _fail_locked(job: JobRow, doc: DocumentRow, code: str, message: str) -> None:
+def _document_or_fail(s: Session, job: JobRow) -> DocumentRow | None:
+    """The job's document; a job whose document row is gone fails, as it has nothing to read."""
+    doc = s.get(DocumentRow, job.document_id)
+    if doc is None:
+        _fail_locked(job, None, "document_missing", f"the job's document {job.document_id} is gone")
+    return doc
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    # The result contract always has these objects; anything else reads as empty, not as a crash.
+    return value if isinstance(value, dict) else {}
+
+
+def _fail_locked(job: JobRow, doc: DocumentRow | None, code: str, message: str) -> None:
     now = utcnow()
     job.status, job.stage, job.finished_at = "failed", "failed", now
     job.error_code, job.error_message = code, message
     job.lease_owner, job.lease_expires_at = None, None
-    doc.status, doc.error_code, doc.error_message, doc.updated_at = "failed", code, message, now
+    if doc is not None:
+        doc.status, doc.error_code, doc.error_message, doc.updated_at = "failed", code, message, now
 
 
 def _finish_failure(
@@ -158,8 +176,9 @@ def _finish_failure(
         job = repo.owns(s, job_id, owner)
         if job is None:
             return Outcome.LOST_LEASE
-        doc = s.get(DocumentRow, job.document_id)
-        assert doc is not None
+        doc = _document_or_fail(s, job)
+        if doc is None:
+            return Outcome.FAILED
         if final or job.attempts >= job.max_attempts:
             _fail_locked(job, doc, code, message)
             return Outcome.FAILED

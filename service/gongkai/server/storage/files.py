@@ -95,19 +95,6 @@ class LocalFileStore:
         _fsync_dir(target.parent)
         return True
 
-    def put_bytes(self, data: bytes, sha256: str | None = None) -> str:
-        digest = sha256 or hashlib.sha256(data).hexdigest()
-        fd, name = tempfile.mkstemp(dir=self.tmp, prefix="put-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            self.put_file(Path(name), digest)
-        finally:
-            Path(name).unlink(missing_ok=True)
-        return digest
-
     def get(self, sha256: str) -> bytes:
         return self.path_for(sha256).read_bytes()
 

@@ -21,6 +21,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def iso(dt: datetime) -> str:
+    """A stored (naive UTC) time as the API shows it: ISO 8601 to the millisecond, with Z."""
+    return dt.isoformat(timespec="milliseconds") + "Z"
+
+
 class Base(DeclarativeBase):
     pass
 

@@ -12,7 +12,6 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from gongkai.server.storage import keys as keylib
-from gongkai.server.storage.merge import Correction, failing_count, merge
 from gongkai.server.storage.models import (
     ApiKey,
     CorrectionRow,
@@ -195,9 +194,10 @@ def list_documents(s: Session, f: DocumentFilter, limit: int, offset: int) -> tu
     return list(rows), total
 
 
-def machine_result(s: Session, document_id: str) -> dict[str, Any] | None:
+def machine_result_json(s: Session, document_id: str) -> str | None:
+    """The machine result as stored: the result contract's JSON text."""
     row = s.get(ResultRow, document_id)
-    return None if row is None else json.loads(row.result_json)
+    return None if row is None else row.result_json
 
 
 def corrections(s: Session, document_id: str) -> list[CorrectionRow]:
@@ -210,25 +210,6 @@ def corrections(s: Session, document_id: str) -> list[CorrectionRow]:
     )
 
 
-def as_correction(row: CorrectionRow) -> Correction:
-    return Correction(
-        id=row.id,
-        target=row.target,
-        target_id=row.target_id,
-        new=json.loads(row.new_json),
-        reason=row.reason,
-        by=row.key_id,
-        at=row.created_at,
-    )
-
-
-def served_result(s: Session, document_id: str) -> dict[str, Any] | None:
-    machine = machine_result(s, document_id)
-    if machine is None:
-        return None
-    return merge(machine, [as_correction(c) for c in corrections(s, document_id)])
-
-
 def add_correction(
     s: Session,
     doc: DocumentRow,
@@ -236,11 +217,11 @@ def add_correction(
     target: str,
     target_id: str,
     old: Any,
-    new: dict[str, Any],
+    new: Any,
     reason: str,
     key_id: str,
-) -> tuple[CorrectionRow, dict[str, Any]]:
-    """Store one correction and return it with the new served result (checks re-evaluated)."""
+) -> CorrectionRow:
+    """Store one correction (old and new as JSON) and its audit event."""
     row = CorrectionRow(
         document_id=doc.id,
         target=target,
@@ -253,12 +234,13 @@ def add_correction(
     )
     s.add(row)
     s.flush()
-    served = served_result(s, doc.id)
-    assert served is not None
-    doc.failing_checks = failing_count(served)
-    doc.updated_at = utcnow()
     log_event(s, key_id, f"correction.{target}", doc.id, {"target": target_id, "correction": row.id})
-    return row, served
+    return row
+
+
+def set_failing_checks(doc: DocumentRow, failing: int) -> None:
+    doc.failing_checks = failing
+    doc.updated_at = utcnow()
 
 
 # --- jobs ---------------------------------------------------------------------------------------

@@ -1,0 +1,9 @@
+"""The HTTP routes, one router per resource; ``app.py`` includes them in this order."""
+
+from fastapi import APIRouter
+
+from gongkai.server.api.routes import documents, keys, operations, review
+
+ROUTERS: tuple[APIRouter, ...] = (documents.router, review.router, keys.router, operations.router)
+
+__all__ = ["ROUTERS"]

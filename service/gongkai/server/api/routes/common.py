@@ -1,0 +1,119 @@
+"""What the resource routers share: error responses, the document id, and the bodies they build."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from fastapi import Path as PathParam
+from sqlalchemy.orm import Session
+
+from gongkai.server.api import schemas
+from gongkai.server.api.errors import ApiError
+from gongkai.server.review import ServedResult, served_result
+from gongkai.server.storage import repository as repo
+from gongkai.server.storage.models import CorrectionRow, DocumentRow, JobRow, iso
+
+DOC_ID = PathParam(description="Document id", pattern=r"^[0-9a-f]{32}$")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": schemas.ErrorBody, "description": "No or bad API key"},
+    403: {"model": schemas.ErrorBody, "description": "The key's role does not allow this"},
+    404: {"model": schemas.ErrorBody, "description": "Not found"},
+    422: {"model": schemas.ErrorBody, "description": "Invalid request"},
+}
+RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    409: {"model": schemas.ErrorBody, "description": "No result (yet)"},
+    **ERRORS,
+}
+
+
+def optional_iso(dt: datetime | None) -> str | None:
+    return iso(dt) if dt else None
+
+
+def job_out(job: JobRow | None) -> schemas.JobOut | None:
+    if job is None:
+        return None
+    err = None
+    if job.error_code:
+        err = schemas.ErrorDetail(code=job.error_code, message=job.error_message or "")
+    return schemas.JobOut(
+        id=job.id,
+        status=job.status,  # type: ignore[arg-type]
+        stage=job.stage,
+        progress=schemas.STAGE_PROGRESS.get(job.stage, 0.0),
+        attempts=job.attempts,
+        max_attempts=job.max_attempts,
+        error=err,
+        created_at=iso(job.created_at),
+        started_at=optional_iso(job.started_at),
+        finished_at=optional_iso(job.finished_at),
+    )
+
+
+def document_out(doc: DocumentRow, job: JobRow | None) -> dict[str, Any]:
+    base = f"/v1/documents/{doc.id}"
+    links = {"self": base, "result": f"{base}/result", "history": f"{base}/history"}
+    if doc.status == "failed":
+        links["retry"] = f"{base}/retry"
+    error = None
+    if doc.status == "failed" and doc.error_code:
+        error = schemas.DocumentError(code=doc.error_code, message=doc.error_message or "", retryable=True)
+    return schemas.DocumentOut(
+        id=doc.id,
+        sha256=doc.sha256,
+        filename=doc.filename,
+        media_type=doc.media_type,
+        size=doc.size,
+        pages=doc.pages,
+        status=doc.status,  # type: ignore[arg-type]
+        job=job_out(job),
+        error=error,
+        format=doc.format,
+        year=doc.year,
+        agency=doc.agency,
+        title=doc.title,
+        failing_checks=doc.failing_checks,
+        uploaded_by=doc.uploaded_by,
+        created_at=iso(doc.created_at),
+        updated_at=iso(doc.updated_at),
+        links=links,
+    ).model_dump()
+
+
+def correction_out(row: CorrectionRow) -> dict[str, Any]:
+    return schemas.CorrectionOut(
+        id=row.id,
+        target=row.target,  # type: ignore[arg-type]
+        target_id=row.target_id,
+        old=json.loads(row.old_json),
+        new=json.loads(row.new_json),
+        reason=row.reason,
+        by=row.key_id,
+        at=iso(row.created_at),
+    ).model_dump()
+
+
+def load_document(s: Session, document_id: str) -> tuple[DocumentRow, JobRow | None]:
+    """The document and its latest job; 404 when there is no such document."""
+    doc = repo.get_document(s, document_id)
+    if doc is None:
+        raise ApiError(404, "not_found", f"no document {document_id}")
+    return doc, repo.latest_job(s, document_id)
+
+
+def served_document(s: Session, document_id: str) -> tuple[DocumentRow, ServedResult]:
+    """The document and its served result; 404 without the document, 409 while it has no result."""
+    doc = repo.get_document(s, document_id)
+    if doc is None:
+        raise ApiError(404, "not_found", f"no document {document_id}")
+    if doc.status != "done":
+        extra: dict[str, Any] = {"document_status": doc.status}
+        if doc.error_code:
+            extra["reason"] = {"code": doc.error_code, "message": doc.error_message}
+        raise ApiError(409, "not_ready", f"the document is {doc.status}; no result yet", **extra)
+    served = served_result(s, document_id)
+    if served is None:
+        raise ApiError(409, "not_ready", "the result is not stored yet")
+    return doc, served

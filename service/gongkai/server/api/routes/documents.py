@@ -1,0 +1,304 @@
+"""/v1/documents: upload, list, get, retry, the served result, page images and exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi import Path as PathParam
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import UploadFile
+
+from gongkai.errors import GongkaiError
+from gongkai.server.api import exports, schemas
+from gongkai.server.api.auth import Caller, Uploader
+from gongkai.server.api.deps import DbDep, DispatcherDep, MetricsDep, SettingsDep, StoreDep
+from gongkai.server.api.errors import ApiError, BodyTooLarge, from_pipeline
+from gongkai.server.api.limits import check_upload, safe_filename
+from gongkai.server.api.metrics import Metrics
+from gongkai.server.api.pages import page_png
+from gongkai.server.api.routes.common import (
+    DOC_ID,
+    ERRORS,
+    RESULT_RESPONSES,
+    correction_out,
+    document_out,
+    load_document,
+    served_document,
+)
+from gongkai.server.storage import repository as repo
+from gongkai.server.storage.db import Database
+from gongkai.server.storage.files import LocalFileStore, SpoolTooLarge
+from gongkai.settings import Settings
+
+router = APIRouter()
+
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "PDF, HTML or DOCX (images once OCR is installed); the type is "
+                            "sniffed from the content, the name is for display only",
+                        }
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/v1/documents",
+    status_code=202,
+    response_model=schemas.UploadOut,
+    responses={
+        200: {"model": schemas.UploadOut, "description": "The same file was uploaded before"},
+        413: {"model": schemas.ErrorBody, "description": "Over the size or page limit, or a bomb"},
+        415: {"model": schemas.ErrorBody, "description": "Not a PDF, HTML or DOCX (sniffed)"},
+        **ERRORS,
+    },
+    openapi_extra=_UPLOAD_BODY,
+    tags=["documents"],
+    summary="Upload a report; it is stored before the 202 and a job extracts it",
+)
+async def upload(
+    request: Request,
+    caller: Uploader,
+    response: Response,
+    settings: SettingsDep,
+    store: StoreDep,
+    db: DbDep,
+    metrics: MetricsDep,
+    dispatcher: DispatcherDep,
+) -> Any:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise ApiError(415, "unsupported_media_type", "send the file as multipart/form-data, field 'file'")
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except (ApiError, BodyTooLarge):
+        raise
+    except Exception as exc:  # Starlette's MultiPartException and friends: a malformed body
+        raise ApiError(400, "bad_multipart", f"the multipart body cannot be read ({exc})") from exc
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise ApiError(422, "invalid_request", "the multipart field 'file' with a file is required")
+        filename = safe_filename(file.filename)
+        body, status = await run_in_threadpool(_accept, file, filename, caller, settings, store, db, metrics)
+    finally:
+        await form.close()
+    response.status_code = status
+    if status == 202:
+        dispatcher.notify(body["job"]["id"])
+    return body
+
+
+def _accept(
+    file: UploadFile,
+    filename: str,
+    caller: Caller,
+    settings: Settings,
+    store: LocalFileStore,
+    db: Database,
+    metrics: Metrics,
+) -> tuple[dict[str, Any], int]:
+    try:
+        spool = store.spool(file.file, settings.max_upload_bytes)
+        with spool as (tmp, sha, size):
+            with db.session() as s:
+                existing = repo.find_by_sha(s, sha)
+                if existing is not None:
+                    metrics.uploads.labels("duplicate").inc()
+                    return {**document_out(existing, repo.latest_job(s, existing.id)), "duplicate": True}, 200
+            if size == 0:
+                raise ApiError(422, "empty", "the file is empty")
+            try:
+                checked = check_upload(tmp.read_bytes(), settings)
+            except GongkaiError as exc:
+                metrics.uploads.labels(exc.code).inc()
+                raise from_pipeline(exc) from exc
+            created = store.put_file(tmp, sha)
+            try:
+                with db.session() as s:
+                    doc, job = repo.create_document(
+                        s,
+                        sha256=sha,
+                        media_type=checked.media_type,
+                        size=size,
+                        filename=filename,
+                        pages=checked.pages,
+                        key_id=caller.key_id,
+                        max_attempts=settings.max_attempts,
+                    )
+                    body = {**document_out(doc, job), "duplicate": False}
+            except IntegrityError:
+                # The same file arrived twice at once: the other upload won; answer with its document.
+                with db.session() as s:
+                    existing = repo.find_by_sha(s, sha)
+                    if existing is None:
+                        raise
+                    metrics.uploads.labels("duplicate").inc()
+                    return {**document_out(existing, repo.latest_job(s, existing.id)), "duplicate": True}, 200
+            except BaseException:
+                # Nothing half-written: no row, so the file we just stored goes too (unless a
+                # concurrent upload of the same bytes has a row for it by now).
+                if created:
+                    with db.session() as s:
+                        if repo.find_by_sha(s, sha) is None:
+                            store.delete(sha)
+                raise
+    except SpoolTooLarge as exc:
+        metrics.uploads.labels("too_large").inc()
+        raise ApiError(413, "too_large", str(exc)) from exc
+    metrics.uploads.labels("accepted").inc()
+    return body, 202
+
+
+@router.get("/v1/documents", response_model=schemas.DocumentPage, responses=ERRORS, tags=["documents"])
+def list_documents(
+    request: Request,
+    caller: Uploader,
+    db: DbDep,
+    status: Literal["queued", "processing", "done", "failed"] | None = None,
+    format: Literal["2021", "2019", "legacy"] | None = None,
+    year: int | None = Query(None, ge=1990, le=2100),
+    agency: str | None = Query(None, max_length=200, description="Substring of the agency name"),
+    failing: bool | None = Query(
+        None, description="Only documents with (true) or without (false) failing checks"
+    ),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=10_000_000),
+) -> Any:
+    f = repo.DocumentFilter(status=status, format=format, year=year, agency=agency, failing=failing)
+    with db.session() as s:
+        rows, total = repo.list_documents(s, f, limit, offset)
+        items = [document_out(d, repo.latest_job(s, d.id)) for d in rows]
+    nxt = None
+    if offset + limit < total:
+        params = {k: v for k, v in request.query_params.items() if k not in ("offset",)}
+        params["offset"] = str(offset + limit)
+        nxt = f"/v1/documents?{urlencode(params)}"
+    return {"items": items, "total": total, "limit": limit, "offset": offset, "next": nxt}
+
+
+@router.get(
+    "/v1/documents/{document_id}", response_model=schemas.DocumentOut, responses=ERRORS, tags=["documents"]
+)
+def get_document(caller: Uploader, db: DbDep, document_id: str = DOC_ID) -> Any:
+    with db.session() as s:
+        doc, job = load_document(s, document_id)
+    return document_out(doc, job)
+
+
+@router.post(
+    "/v1/documents/{document_id}/retry",
+    status_code=202,
+    response_model=schemas.DocumentOut,
+    responses={409: {"model": schemas.ErrorBody, "description": "The document has not failed"}, **ERRORS},
+    tags=["documents"],
+    summary="Run a failed document again",
+)
+def retry(
+    caller: Uploader,
+    db: DbDep,
+    settings: SettingsDep,
+    dispatcher: DispatcherDep,
+    document_id: str = DOC_ID,
+) -> Any:
+    with db.session() as s:
+        doc = repo.get_document(s, document_id)
+        if doc is None:
+            raise ApiError(404, "not_found", f"no document {document_id}")
+        if doc.status != "failed":
+            raise ApiError(
+                409, "not_failed", f"the document is {doc.status}; only failed documents are retried"
+            )
+        job = repo.retry_document(s, doc, caller.key_id, settings.max_attempts)
+        body = document_out(doc, job)
+    dispatcher.notify(body["job"]["id"])
+    return body
+
+
+@router.get(
+    "/v1/documents/{document_id}/result",
+    responses=RESULT_RESPONSES,
+    tags=["results"],
+    summary="The result contract, with corrections applied and marked (`corrected`)",
+)
+def get_result(caller: Uploader, db: DbDep, document_id: str = DOC_ID) -> dict[str, Any]:
+    with db.session() as s:
+        _, served = served_document(s, document_id)
+    return served.to_json()
+
+
+@router.get(
+    "/v1/documents/{document_id}/pages/{n}.png",
+    responses={200: {"content": {"image/png": {}}, "description": "The page image"}, **ERRORS},
+    response_class=Response,
+    tags=["results"],
+    summary="A page image for review (PDF and image uploads)",
+)
+def get_page(
+    caller: Uploader,
+    db: DbDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    document_id: str = DOC_ID,
+    n: int = PathParam(ge=1, le=100_000),
+) -> Response:
+    with db.session() as s:
+        doc, _ = load_document(s, document_id)
+    png = page_png(store, doc.sha256, doc.media_type, n, settings)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+_EXPORT_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get(
+    "/v1/documents/{document_id}/export.{fmt}",
+    response_class=Response,
+    responses={
+        200: {"content": {t: {} for t in _EXPORT_TYPES.values()}, "description": "The export"},
+        **RESULT_RESPONSES,
+    },
+    tags=["results"],
+    summary="Export the served result as JSON, CSV (cells) or XLSX (cells, checks, paragraphs, history)",
+)
+def export(
+    caller: Uploader, db: DbDep, fmt: Literal["json", "csv", "xlsx"], document_id: str = DOC_ID
+) -> Response:
+    with db.session() as s:
+        doc, served = served_document(s, document_id)
+        history = [correction_out(r) for r in repo.history(s, document_id)] if fmt == "xlsx" else []
+    result = served.to_json()
+    if fmt == "json":
+        data = exports.to_json(result)
+    elif fmt == "csv":
+        data = exports.to_csv(result)
+    else:
+        data = exports.to_xlsx(result, history)
+    stem = Path(doc.filename).stem or "document"
+    ascii_stem = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in stem)[:80]
+    return Response(
+        data,
+        media_type=_EXPORT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{ascii_stem or doc.id}.{fmt}"'},
+    )
