@@ -32,7 +32,9 @@ def main() -> None:
     from benchmarks.bench_ocr import scan_options
     from gongkai.devtools.corpora.synthetic.degrade import scan_pdf
     from gongkai.pipeline.extract import extract_bytes
+    from gongkai.settings import PipelineOptions
 
+    options = PipelineOptions()  # GONGKAI_OCR_ENGINE etc. choose the variant measured
     pdf = PDF.read_bytes()
     truth = json.loads(TRUTH.read_text(encoding="utf-8"))
     n = len(pdfium.PdfDocument(pdf))
@@ -44,7 +46,7 @@ def main() -> None:
         opts = scan_options(random.Random(seed), n, seal_page=n - 1)
         scan = scan_pdf(pdf, opts, seed=seed)
         t = time.perf_counter()
-        result = extract_bytes(scan, "hongze-scan.pdf")
+        result = extract_bytes(scan, "hongze-scan.pdf", options=options)
         seconds = (time.perf_counter() - t) / n
         failing = {c for chk in result.failing_checks() for c in chk.cells}
         wrong = [

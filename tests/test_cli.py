@@ -10,14 +10,14 @@ import pytest
 from gongkai.cli import main
 from gongkai.pipeline.result import ExtractionResult
 from tests.conftest import real_document
-from tests.pdfs import text_pdf
+from tests.pdfs import image_only_pdf, text_pdf
 
 
 def test_extract_json_validates_against_the_contract(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     assert main(["extract", str(real_document("huaian-hongze-2023.pdf")), "-o", str(out)]) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert data["contract_version"] == "1"
+    assert data["contract_version"] == "1.1"
     result = ExtractionResult.model_validate(data)
     assert len([c for c in result.cells.values() if c.statutory]) == 200
     assert data["cells"]["active.fees.amount"]["value"] == 7730.28  # a JSON number, not a string
@@ -47,6 +47,13 @@ def test_bad_input_exits_2_with_one_line(
     assert main(["extract", str(p)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("gongkai: ") and err.count("\n") == 1 and needle in err
+
+
+def test_no_ocr_flag_refuses_a_scan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "scan.pdf"
+    p.write_bytes(image_only_pdf())
+    assert main(["extract", str(p), "--no-ocr"]) == 2
+    assert "it needs OCR, which is switched off" in capsys.readouterr().err
 
 
 def test_missing_file_exits_2(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,34 +10,50 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gongkai.errors import GongkaiError
 
 PoolKind = Literal["process", "thread"]
 OcrEngineName = Literal["ppocr-v6", "ppocr-v4"]
 SecondEngineChoice = Literal["auto", "off", "ppocr-v6", "ppocr-v4"]
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+ENV_PREFIX = "GONGKAI_"
+
+
+class SettingsError(GongkaiError, ValueError):
+    """A setting (an environment variable or a flag) has a value that cannot be used."""
+
+    code = "bad_setting"
 
 
 class PipelineOptions(BaseSettings):
     """How the pipeline reads a document. ``PipelineOptions()`` reads ``GONGKAI_<FIELD>`` variables
     (``GONGKAI_OCR_ENGINE=ppocr-v4``); ``PipelineOptions(ocr_threads=1)`` or ``.model_copy(update=…)``
-    overrides them. Immutable, picklable: it travels to OCR and evaluation worker processes as is."""
+    overrides them. Immutable, picklable: it travels to OCR and evaluation worker processes as is.
+    An invalid value raises ``SettingsError`` naming the variable."""
 
-    model_config = SettingsConfigDict(env_prefix="GONGKAI_", frozen=True, extra="ignore")
+    # An empty variable means "not set", as it did before the options were gathered here.
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="ignore", env_ignore_empty=True
+    )
 
     ocr: bool = Field(True, description="run OCR on pages without a usable text layer (GONGKAI_OCR=0: never)")
+    # Chosen by measurement (docs/ocr.md): PP-OCRv6 small reads the table digits far better.
     ocr_engine: OcrEngineName = Field("ppocr-v6", description="the PP-OCR engine that reads pages")
     ocr_second_engine: SecondEngineChoice = Field(
         "auto", description="the engine that re-reads doubted numeric cells; auto = the other one, off = none"
     )
     ocr_workers: int | None = Field(
-        None, ge=1, description="processes reading a document's pages (default: one per core, at most a page each)"
+        None,
+        ge=1,
+        description="processes reading a document's pages (default: one per core, at most a page each)",
     )
     ocr_threads: int | None = Field(
         None, ge=1, description="ONNX Runtime threads when one process reads a document (default: every core)"
@@ -45,6 +61,23 @@ class PipelineOptions(BaseSettings):
     layout_model: bool = Field(True, description="run the CDLA layout model on OCR pages")
     models_dir: Path | None = Field(None, description="the narrative classifier's folder (default: models/)")
     max_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1, description="the largest input file accepted")
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc)) from exc
+
+    @classmethod
+    def from_env(cls, **flags: Any) -> PipelineOptions:
+        """The environment's options with the given flags on top; a flag that is None was not given."""
+        return cls(**{name: value for name, value in flags.items() if value is not None})
+
+    @field_validator("ocr_second_engine", mode="before")
+    @classmethod
+    def _none_means_off(cls, value: object) -> object:
+        # GONGKAI_OCR_SECOND_ENGINE=none is the spelling the OCR docs have always used.
+        return "off" if isinstance(value, str) and value.strip().lower() == "none" else value
 
     def cores(self) -> int:
         return os.cpu_count() or 1
@@ -54,6 +87,25 @@ class PipelineOptions(BaseSettings):
 
     def workers_for(self, n_pages: int) -> int:
         return max(1, min(self.ocr_workers or self.cores(), n_pages))
+
+    def sharing_cores(self, documents: int) -> PipelineOptions:
+        """The options for one of ``documents`` read at the same time on this machine: one OCR
+        process with one ONNX Runtime thread each, unless ocr_workers / ocr_threads were set. Each
+        document starting a page pool of one process (or thread) per core would put
+        documents × cores busy workers on the cores, and they would only slow each other down."""
+        if documents <= 1:
+            return self
+        update = {name: 1 for name in ("ocr_workers", "ocr_threads") if getattr(self, name) is None}
+        return self.model_copy(update=update)
+
+
+def _explain(exc: ValidationError) -> str:
+    """One line per bad value, naming the variable that sets it."""
+    parts = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        parts.append(f"{name} ({ENV_PREFIX}{name.upper()}) = {err.get('input')!r}: {err['msg']}")
+    return "invalid pipeline option " + "; ".join(parts)
 
 
 def shared_dir() -> Path:
@@ -101,6 +153,8 @@ class Settings:
     max_image_pixels: int = 80_000_000  # an A3 page at 600 dpi is ~70 MP
     page_render_dpi: int = 110
     auto_migrate: bool = True
+    # How each job reads its document; extract_bytes gets it with max_bytes = max_upload_bytes.
+    pipeline: PipelineOptions = field(default_factory=PipelineOptions)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -121,6 +175,7 @@ class Settings:
             max_uncompressed_bytes=_env_int("GONGKAI_MAX_UNCOMPRESSED_BYTES", base.max_uncompressed_bytes),
             max_image_pixels=_env_int("GONGKAI_MAX_IMAGE_PIXELS", base.max_image_pixels),
             auto_migrate=_env_bool("GONGKAI_AUTO_MIGRATE", base.auto_migrate),
+            pipeline=PipelineOptions(),
         )
         return replace(settings, **overrides)  # type: ignore[arg-type]
 

@@ -27,7 +27,9 @@ def test_headings_decide_overview_and_other_matters_for_every_sentence() -> None
 def test_without_a_classifier_cue_rules_label_section_five_and_say_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(narrative, "_classifier_and_note", lambda: (None, "classifier unavailable (test)"))
+    monkeypatch.setattr(
+        narrative, "_classifier_and_note", lambda models_dir=None: (None, "classifier unavailable (test)")
+    )
     sections = [_section("problems_improvements", "仍存在一些不足。下一步，我们将加强培训；二是完善制度。")]
     warnings: list[str] = []
     narrative.label_sections(sections, warnings)

@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gongkai.server.api import create_app
+    from gongkai.server.api.app import create_app
     from gongkai.settings import Settings
 
     overrides: dict[str, object] = {}

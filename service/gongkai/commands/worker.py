@@ -42,14 +42,16 @@ def run(args: argparse.Namespace) -> int:
     if settings.broker_url:
         from gongkai.server.jobs.celery_app import make_celery
 
-        app = make_celery(settings)
+        # As in the local pool: N prefork children OCR'ing with a page pool each would oversubscribe.
+        concurrency = max(1, settings.workers)
+        app = make_celery(settings.with_overrides(pipeline=settings.pipeline.sharing_cores(concurrency)))
         app.worker_main(
             [
                 "worker",
                 "--queues",
                 "gongkai",
                 "--concurrency",
-                str(max(1, settings.workers)),
+                str(concurrency),
                 "--loglevel",
                 args.loglevel,
                 "--pool",

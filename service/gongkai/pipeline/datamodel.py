@@ -2,7 +2,8 @@
 
 Pages hold text blocks as layoutparser ``TextBlock``s (the design card's choice for layout elements)
 plus reconstructed tables as cell grids. Coordinates are PDF points, origin top-left; HTML and DOCX
-documents have one pseudo page without geometry.
+documents have one pseudo page without geometry. The layout stage turns pages into ``Element``s in
+reading order, which the table, mapping, check and narrative stages read.
 """
 
 from __future__ import annotations
@@ -113,6 +114,28 @@ class Document:
     source: SourceInfo
     pages: list[Page]
     warnings: list[str] = field(default_factory=list)
+
+
+class ElementKind(StrEnum):
+    TITLE = "title"
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    TABLE = "table"
+
+
+@dataclass
+class Element:
+    """One item of the document in reading order, as the layout stage forms it."""
+
+    kind: ElementKind
+    text: str
+    page: int
+    bbox: BBox | None
+    source: TextSource
+    section_key: str | None = None  # for headings: the section they open
+    table: TableGrid | None = None
+    # Every page the element covers (a paragraph or a joined table may cross a page break).
+    pages: list[int] = field(default_factory=list)
 
 
 def text_block(

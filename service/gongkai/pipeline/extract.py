@@ -6,31 +6,30 @@ Each stage is a module with typed inputs and outputs; this module only wires the
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from gongkai.errors import NeedsOcrError, NotAReportError, ScanWithoutTextError
 from gongkai.pipeline import narrative, nlp
-from gongkai.pipeline.checks.reconcile import Check, Reconciliation, reconcile
+from gongkai.pipeline.checks.legacy import legacy_checks
+from gongkai.pipeline.checks.model import check_out  # the server imports it from here too
+from gongkai.pipeline.checks.reconcile import Reconciliation, reconcile
+from gongkai.pipeline.checks.sections import section_checks
 from gongkai.pipeline.checks.soft import regulations_at_county_level, year_consistency
-from gongkai.pipeline.datamodel import Document, TextSource
-from gongkai.pipeline.ingest import DEFAULT_MAX_BYTES, load_document, load_path
+from gongkai.pipeline.confidence import MISSING, cell_confidence
+from gongkai.pipeline.datamodel import Document, Element, ElementKind, TextSource
+from gongkai.pipeline.ingest import load_document, load_path
 from gongkai.pipeline.labels import fold_width, normalize_label
-from gongkai.pipeline.layout import Element, ElementKind, analyze
-from gongkai.pipeline.legacy import legacy_checks, map_legacy
+from gongkai.pipeline.layout import analyze
+from gongkai.pipeline.legacy import map_legacy
 from gongkai.pipeline.mapping import MappingResult, map_active, map_appeals, map_requests
 from gongkai.pipeline.repair import repair
-from gongkai.pipeline.result import (
-    CellOut,
-    CheckOut,
-    ExtractionResult,
-    MetadataOut,
-    PageOut,
-    SourceOut,
-)
+from gongkai.pipeline.result import CellOut, ExtractionResult, MetadataOut, PageOut, SourceOut
 from gongkai.pipeline.schema import FORMATS, FormatId, format_for_year, load_format
 from gongkai.pipeline.tables import classify_tables, join_page_breaks
 from gongkai.pipeline.text_tables import recover_text_tables
+from gongkai.settings import PipelineOptions
 
 _YEAR = re.compile(r"(20[0-4]\d|199\d)\s*年度?")
 
@@ -43,15 +42,25 @@ class FormatDecision:
     warnings: list[str]
 
 
-def extract_path(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExtractionResult:
-    return extract_document(load_path(path, max_bytes=max_bytes))
+def extract_path(
+    path: str | Path, *, max_bytes: int | None = None, options: PipelineOptions | None = None
+) -> ExtractionResult:
+    """Extract one report file. ``options`` (default: from the environment, built once here) say how
+    to read it; ``max_bytes``, when given, overrides ``options.max_bytes``."""
+    options = options or PipelineOptions()
+    return extract_document(load_path(path, max_bytes=max_bytes, options=options), options)
 
 
-def extract_bytes(data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> ExtractionResult:
-    return extract_document(load_document(data, filename, max_bytes=max_bytes))
+def extract_bytes(
+    data: bytes, filename: str, *, max_bytes: int | None = None, options: PipelineOptions | None = None
+) -> ExtractionResult:
+    """Extract one report given as bytes; ``options`` and ``max_bytes`` as for ``extract_path``."""
+    options = options or PipelineOptions()
+    return extract_document(load_document(data, filename, max_bytes=max_bytes, options=options), options)
 
 
-def extract_document(doc: Document) -> ExtractionResult:
+def extract_document(doc: Document, options: PipelineOptions | None = None) -> ExtractionResult:
+    options = options or PipelineOptions()
     layout = analyze(doc)
     elements = recover_text_tables(join_page_breaks(layout.elements))
     warnings = list(doc.warnings)
@@ -59,7 +68,7 @@ def extract_document(doc: Document) -> ExtractionResult:
     if ocr_pages:
         warnings.append(
             f"pages {', '.join(map(str, ocr_pages))} have no usable text layer "
-            "and need OCR, which is not installed"
+            f"and need OCR, {_ocr_missing(options)}"
         )
     tables = classify_tables(elements)
     title = next((e.text for e in elements if e.kind == ElementKind.TITLE), None)
@@ -70,7 +79,7 @@ def extract_document(doc: Document) -> ExtractionResult:
         and not any(e.text.strip() or e.table is not None for e in elements)
     ):
         raise ScanWithoutTextError(f"OCR found no readable text in the scan ({len(doc.pages)} pages)")
-    _require_report(elements, tables, title, ocr_pages, len(doc.pages))
+    _require_report(elements, tables, title, ocr_pages, len(doc.pages), _ocr_missing(options))
 
     decision = detect_format(elements, title)
     warnings += decision.warnings
@@ -88,15 +97,16 @@ def extract_document(doc: Document) -> ExtractionResult:
     rec = reconcile(fmt, mapping)
     repaired = repair(fmt, mapping, rec)
     if repaired.repairs:
-        rec = reconcile(fmt, mapping)  # the identities again, on the repaired readings
+        # The identities again, on the mapping with the repaired readings in place.
+        rec = reconcile(fmt, mapping.with_readings(repaired.readings))
     warnings += [
         f"repaired {r.cell_id}: OCR read {r.old!r}, the identities give {r.new!r} ({r.check_id})"
         for r in repaired.repairs
     ] + repaired.warnings
     rec.checks.extend(legacy_checks(legacy_rows, rec.cells))
     warnings += rec.warnings
-    sections = narrative.build_sections(elements, fmt, warnings)
-    soft = narrative.section_checks(sections, fmt)
+    sections = narrative.build_sections(elements, fmt, warnings, models_dir=options.models_dir)
+    soft = section_checks(sections, fmt)
     missing = [cid for cid, st in rec.cells.items() if st.missing and st.statutory]
     if fmt.has_statutory_tables and missing:
         warnings.append(f"{len(missing)} statutory cells were not found in the document")
@@ -125,12 +135,17 @@ def extract_document(doc: Document) -> ExtractionResult:
             )
             for p in doc.pages
         ],
-        cells=_cells_out(rec),
+        cells=_cells_out(rec, repaired.review),
         sections=sections,
         facts=facts,
         checks=[check_out(c) for c in [*rec.checks, *soft]],
         warnings=warnings,
     )
+
+
+def _ocr_missing(options: PipelineOptions) -> str:
+    """Why pages that need OCR were not read: the options switched it off, or it is not installed."""
+    return "which is not installed" if options.ocr else "which is switched off (GONGKAI_OCR=0 or --no-ocr)"
 
 
 def _require_report(
@@ -139,12 +154,13 @@ def _require_report(
     title: str | None,
     ocr_pages: list[int],
     n_pages: int,
+    ocr_missing: str = "which is not installed",
 ) -> None:
     """Refuse documents that are not disclosure annual reports, with the reason."""
     if ocr_pages and len(ocr_pages) == n_pages:
         raise NeedsOcrError(
             "the document has no usable text layer (a scan or an image-only PDF); "
-            "it needs OCR, which is not installed"
+            f"it needs OCR, {ocr_missing}"
         )
     headings = {e.section_key for e in elements if e.kind == ElementKind.HEADING}
     statutory_tables = {kind for _, kind in tables if kind in ("active", "requests", "appeals")}
@@ -205,26 +221,28 @@ def _metadata(title: str | None, year: int | None, elements: list[Element]) -> M
     )
 
 
-def _cells_out(rec: Reconciliation) -> dict[str, CellOut]:
+def _cells_out(rec: Reconciliation, review: Mapping[str, str]) -> dict[str, CellOut]:
+    """The cells as the result contract shows them; ``review`` maps the cells the repair stage could
+    not settle to the reason."""
     out: dict[str, CellOut] = {}
     for cid, st in rec.cells.items():
         r = st.reading
-        confidence = 0.0
+        confidence = MISSING
         if r is not None and not st.missing:
-            confidence = r.match * r.ocr_confidence
-            if st.error:
-                confidence *= 0.3
-            if st.failing_checks:
-                confidence *= 0.5  # an identity this cell takes part in fails
-            if st.inferred:
-                confidence *= 0.9
+            confidence = cell_confidence(
+                r.match,
+                r.ocr_confidence,
+                not_a_number=bool(st.error),
+                failing_identity=bool(st.failing_checks),
+                inferred=st.inferred,
+            )
         out[cid] = CellOut(
             # A printed blank stays null even when its total is inferred: the inference is
             # reported beside it, never in place of what was printed.
             value=None if st.blank else st.value,
             inferred_value=st.value if st.inferred else None,
             raw=r.raw if r else None,
-            confidence=round(min(1.0, confidence), 4),
+            confidence=confidence,
             page=r.page if r else None,
             bbox=[round(v, 2) for v in r.bbox] if r and r.bbox else None,
             source=r.source.value if r else None,
@@ -234,18 +252,7 @@ def _cells_out(rec: Reconciliation) -> dict[str, CellOut]:
             repaired_by=r.repaired_by if r else None,
             missing=st.missing,
             statutory=st.statutory,
+            review=cid in review,
+            review_reason=review.get(cid),
         )
     return out
-
-
-def check_out(c: Check) -> CheckOut:
-    """A check as the result contract shows it (the API's re-checks use the same)."""
-    return CheckOut(
-        id=c.id,
-        kind="identity" if c.kind == "identity" else "soft",
-        status=c.status,  # type: ignore[arg-type]
-        expected=c.expected,
-        actual=c.actual,
-        cells=c.cells,
-        message=c.message,
-    )

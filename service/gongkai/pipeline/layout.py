@@ -9,35 +9,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from statistics import median
 
 import layoutparser as lp
 
-from gongkai.pipeline.datamodel import BBox, BlockType, Document, Page, TableGrid, TextSource, block_bbox
+from gongkai.pipeline.datamodel import BBox, BlockType, Document, Element, ElementKind, Page, block_bbox
 from gongkai.pipeline.labels import fold_width, leading_ordinal, normalize_label
 from gongkai.pipeline.schema import FORMATS, load_format
-
-
-class ElementKind(StrEnum):
-    TITLE = "title"
-    HEADING = "heading"
-    PARAGRAPH = "paragraph"
-    TABLE = "table"
-
-
-@dataclass
-class Element:
-    kind: ElementKind
-    text: str
-    page: int
-    bbox: BBox | None
-    source: TextSource
-    section_key: str | None = None  # for headings: the section they open
-    table: TableGrid | None = None
-    # Every page the element covers (a paragraph or a joined table may cross a page break).
-    pages: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -153,7 +132,9 @@ def _build_elements(lines: list[tuple[Page, lp.TextBlock]]) -> list[Element]:
     for page, block in lines:
         btype = block.type
         if btype == str(BlockType.TABLE):
-            assert block.id is not None
+            if block.id is None or not 0 <= block.id < len(page.tables):
+                # A backend bug, not bad input: the placeholder must index Page.tables.
+                raise ValueError(f"table placeholder on page {page.number} has no table (id {block.id!r})")
             table = page.tables[block.id]
             elements.append(
                 Element(

@@ -2,19 +2,19 @@
 
 There was no national table before 2014 and the 2014–2018 one varied by province, so cells are
 keyed by the label as printed (``legacy.<label without whitespace>``) rather than by fixed ids, and
-the sums the table implies (a numbered total over its numbered items) are soft checks.
+the sums the table implies (a numbered total over its numbered items) are soft checks
+(gongkai.pipeline.checks.legacy).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
 
-from gongkai.pipeline.checks.reconcile import CellState, Check
+from gongkai.pipeline.confidence import LABEL_VARIANT
 from gongkai.pipeline.datamodel import GridCell, TableGrid
 from gongkai.pipeline.labels import cn_number, fold_width, leading_ordinal
-from gongkai.pipeline.mapping import MATCH_KEY, CellReading, MappingResult
+from gongkai.pipeline.mapping import CellReading, MappingResult
 from gongkai.pipeline.numbers import looks_numeric, parse_number
 
 _VALUE_HEADERS = ("统计数", "数量", "本年", "本期", "合计", "数值", "本年累计", "本期实际")
@@ -99,7 +99,7 @@ def map_legacy(tables: list[TableGrid], out: MappingResult) -> list[LegacyRow]:
                 page=value_cell.page,
                 bbox=value_cell.bbox,
                 source=table.source,
-                match=MATCH_KEY,
+                match=LABEL_VARIANT,  # keyed by the label as printed
                 ocr_confidence=value_cell.confidence,
             )
             out.add(reading)
@@ -127,41 +127,3 @@ def _value_cell(row: list[GridCell | None], value_col: int | None, label: GridCe
         c for c in row if c is not None and c is not label and c.text.strip() and looks_numeric(c.text)
     ]
     return numeric[-1] if numeric else None
-
-
-def legacy_checks(rows: list[LegacyRow], cells: dict[str, CellState]) -> list[Check]:
-    """A numbered total equals the sum of the numbered items right under it (soft: tables vary)."""
-    checks: list[Check] = []
-    for i, parent in enumerate(rows):
-        if parent.level not in (1, 2):
-            continue
-        children: list[LegacyRow] = []
-        for row in rows[i + 1 :]:
-            if row.level in (1, 2) and row.level <= parent.level:
-                break
-            if row.level == parent.level + 1 or (parent.level == 2 and row.level == 3):
-                children.append(row)
-        total = cells.get(parent.cell_id)
-        parts = [cells.get(c.cell_id) for c in children]
-        if (
-            len(children) < 2
-            or total is None
-            or total.value is None
-            or any(p is None or p.value is None for p in parts)
-        ):
-            continue
-        actual: int | Decimal = total.value
-        expected: int | Decimal = sum((p.value for p in parts if p is not None and p.value is not None), 0)
-        ok = actual == expected
-        checks.append(
-            Check(
-                f"legacy_sum:{parent.label}",
-                "soft",
-                "pass" if ok else "warn",
-                f"{parent.label}等于其各项之和" if ok else f"{parent.label}与其各项之和不符",
-                [parent.cell_id, *(c.cell_id for c in children)],
-                expected=expected,
-                actual=actual,
-            )
-        )
-    return checks

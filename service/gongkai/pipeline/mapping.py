@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 
+from gongkai.pipeline.confidence import (
+    LABEL_BY_POSITION,
+    LABEL_EXACT,
+    LABEL_FUZZY,
+    LABEL_KEY,
+    LABEL_ORDINAL,
+    LABEL_OTHER_GROUP,
+    LABEL_UNREAD_GROUP,
+    LABEL_VARIANT,
+    TEXT_LAYER_READING,
+)
 from gongkai.pipeline.datamodel import BBox, GridCell, TableGrid, TextSource
 from gongkai.pipeline.labels import cn_number, fold_width, leading_ordinal, normalize_label
 from gongkai.pipeline.numbers import ParsedNumber, looks_numeric, parse_number
 from gongkai.pipeline.schema import ActiveBlock, Label, ReportFormat
 
-# How sure the label match is: the factor a cell's confidence starts from.
-MATCH_EXACT, MATCH_KEY, MATCH_ORDINAL, MATCH_FUZZY, MATCH_POSITION = 1.0, 0.98, 0.9, 0.85, 0.7
-# A row matched by its own words while its group label could not be read at all.
-UNREAD_GROUP_FACTOR = 0.9
+# How similar (difflib ratio) a printed label must be to a schema label to be a fuzzy match.
+_FUZZY_SIMILARITY = 0.8
 
 
 @dataclass
@@ -31,10 +41,10 @@ class CellReading:
     page: int | None
     bbox: BBox | None
     source: TextSource
-    match: float  # label-match factor (MATCH_*)
-    ocr_confidence: float = 1.0
+    match: float  # label-match factor (confidence.LABEL_*)
+    ocr_confidence: float = TEXT_LAYER_READING
     # OCR: the recogniser's top readings (text, probability), best first; the repair stage may
-    # replace ``parsed`` by another candidate and then names the check in ``repaired_by``.
+    # return a copy with another candidate in ``parsed`` that names the check in ``repaired_by``.
     candidates: list[tuple[str, float]] = field(default_factory=list)
     repaired_by: str | None = None
 
@@ -54,6 +64,22 @@ class MappingResult:
             return
         target[reading.cell_id] = reading
 
+    def with_readings(self, replacements: Mapping[str, CellReading]) -> MappingResult:
+        """A new result with ``replacements`` (e.g. repaired readings) in place of the readings of
+        the same cell ids (a statutory reading before an extra one); this one is not changed."""
+
+        def replaced(readings: dict[str, CellReading], skip: Container[str]) -> dict[str, CellReading]:
+            return {
+                cid: replacements[cid] if cid in replacements and cid not in skip else r
+                for cid, r in readings.items()
+            }
+
+        return MappingResult(
+            readings=replaced(self.readings, ()),
+            extra=replaced(self.extra, self.readings),
+            warnings=list(self.warnings),
+        )
+
 
 def _reading(cell_id: str, cell: GridCell | None, source: TextSource, match: float, kind: str) -> CellReading:
     raw = cell.text if cell else ""
@@ -65,7 +91,7 @@ def _reading(cell_id: str, cell: GridCell | None, source: TextSource, match: flo
         bbox=cell.bbox if cell else None,
         source=cell.source or source if cell else source,
         match=match,
-        ocr_confidence=cell.confidence if cell else 1.0,
+        ocr_confidence=cell.confidence if cell else TEXT_LAYER_READING,
         candidates=list(cell.candidates) if cell else [],
     )
 
@@ -79,17 +105,17 @@ def _label_score(text: str, label: Label) -> float:
     for lab in label.all_labels:
         n = normalize_label(lab)
         if text == n:
-            return MATCH_EXACT
+            return LABEL_EXACT
     if label.exact:
         return 0.0
     for lab in label.all_labels:
         n = normalize_label(lab)
         if n and (n in text or (text in n and len(text) >= max(2, len(n) - 2))):
-            return MATCH_KEY
+            return LABEL_VARIANT
     if any(normalize_label(k) in text for k in label.keys):
-        return MATCH_KEY * 0.99
+        return LABEL_KEY
     best = max(difflib.SequenceMatcher(None, text, normalize_label(lab)).ratio() for lab in label.all_labels)
-    return MATCH_FUZZY if best >= 0.8 else 0.0
+    return LABEL_FUZZY if best >= _FUZZY_SIMILARITY else 0.0
 
 
 def _best_label(text: str, labels: tuple[Label, ...]) -> tuple[Label | None, float]:
@@ -138,7 +164,9 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
     header_end = 0
     for r, row in enumerate(m):
         label_text = normalize_label("".join(c.text for c in _distinct(row) if not looks_numeric(c.text)))
-        if _is_numeric_row(row) or (label_text and _label_score(label_text, first_row_label) >= MATCH_KEY):
+        if _is_numeric_row(row) or (
+            label_text and _label_score(label_text, first_row_label) >= LABEL_VARIANT
+        ):
             header_end = r
             break
     col_map: dict[int, Label] = {}
@@ -151,7 +179,7 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
         if leaf is None or (leaf.col_span > 1 and leaf.row_span >= header_end):
             continue  # the spanning corner note
         lab, score = _best_label(normalize_label(leaf.text), fmt.requests_columns)
-        if lab is not None and score >= MATCH_KEY and lab not in col_map.values():
+        if lab is not None and score >= LABEL_VARIANT and lab not in col_map.values():
             col_map[j] = lab
     if len(col_map) < len(fmt.requests_columns):
         # Header lost (a continuation page only) or partly unreadable (OCR): the numeric columns
@@ -162,7 +190,7 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
             by_position.get(j) is lab for j, lab in col_map.items()
         ):
             guessed = [lab.label for j, lab in by_position.items() if j not in col_map]
-            col_factor = {j: MATCH_POSITION for j in by_position if j not in col_map}
+            col_factor = {j: LABEL_BY_POSITION for j in by_position if j not in col_map}
             col_map = by_position
             if len(guessed) == len(fmt.requests_columns):
                 out.warnings.append("table 三: column header not found; columns mapped by position")
@@ -188,7 +216,7 @@ def map_requests(table: TableGrid, fmt: ReportFormat, out: MappingResult) -> Non
         row_def, score = _match_row(leaf_text, labels[-1].text, context, row_defs, group_defs, used, fmt)
         if row_def is None:
             group, gscore = _best_label(leaf_text, group_defs)
-            if group is not None and gscore >= MATCH_KEY and _row_has_numbers(m[r], col_map):
+            if group is not None and gscore >= LABEL_VARIANT and _row_has_numbers(m[r], col_map):
                 for j, col in col_map.items():
                     cid = f"requests.{group.id}.total.{col.id}"
                     out.add(_reading(cid, m[r][j], table.source, gscore, "int"), extra=True)
@@ -252,12 +280,12 @@ def _match_row(
         ):
             if names_a_group:
                 # Same words under another group (3.其他 under （六）only) — not this row.
-                s = s * 0.5 if not row.exact else 0.0
+                s = s * LABEL_OTHER_GROUP if not row.exact else 0.0
             else:
-                s *= UNREAD_GROUP_FACTOR
+                s *= LABEL_UNREAD_GROUP
         if s > best[1]:
             best = (row, s)
-    if best[0] is not None and best[1] >= MATCH_FUZZY:
+    if best[0] is not None and best[1] >= LABEL_FUZZY:
         return best
     # A damaged label (typo, OCR): the item's ordinal inside its group names it.
     number = _ordinal_number(leaf_raw)
@@ -266,7 +294,7 @@ def _match_row(
             if _in_context(normalize_label(g.label), ctx) or any(normalize_label(k) in ctx for k in g.keys):
                 items = [r for r in rows if r.group and normalize_label(r.group) in normalize_label(g.label)]
                 if 1 <= number <= len(items) and items[number - 1].id not in used:
-                    return items[number - 1], MATCH_ORDINAL
+                    return items[number - 1], LABEL_ORDINAL
     return None, 0.0
 
 
@@ -347,7 +375,7 @@ def _map_appeals_by_position(
         return
     out.warnings.append("table 四: header not recognised; the 15 numbers were mapped in template order")
     for cid, cell in zip(ids, cells, strict=True):
-        out.add(_reading(cid, cell, source, MATCH_POSITION, "int"))
+        out.add(_reading(cid, cell, source, LABEL_BY_POSITION, "int"))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,15 +413,15 @@ def map_active(tables: list[TableGrid], fmt: ReportFormat, out: MappingResult) -
                     # block's own column order.
                     in_place = current_block is not None and i < len(current_block.columns)
                     if lab is not None and (
-                        score >= MATCH_KEY
-                        or (score >= MATCH_FUZZY and in_place and current_block.columns[i] is lab)  # type: ignore[union-attr]
+                        score >= LABEL_VARIANT
+                        or (score >= LABEL_FUZZY and in_place and current_block.columns[i] is lab)  # type: ignore[union-attr]
                     ):
                         current_cols[c.col] = lab
                 continue
             block_row = None
             for b in blocks if current_block is None else (current_block, *blocks):
                 lab, score = _best_label(first, b.rows)
-                if lab is not None and score >= MATCH_KEY:
+                if lab is not None and score >= LABEL_VARIANT:
                     block_row = (b, lab, score)
                     break
             if block_row is None:

@@ -9,6 +9,10 @@ from gongkai.pipeline.schema import load_format
 def _fmt(cell: CellOut | None) -> str:
     if cell is None or cell.missing:
         return "?"
+    return _value(cell) + (" ⚑" if cell.review else "")
+
+
+def _value(cell: CellOut) -> str:
     if cell.inferred:
         return f"（空，推算{cell.inferred_value}）*"
     if cell.blank:
@@ -66,7 +70,12 @@ def render_markdown(result: ExtractionResult) -> str:
         for g in fmt.appeals_groups:
             vals = [_fmt(result.cells.get(f"appeals.{g.id}.{f.id}")) for f in fmt.appeals_fields]
             lines.append(f"| {g.label} | " + " | ".join(vals) + " |")
-        lines += ["", "`*` inferred from its row; `（空）` printed blank; `?` not found; `⚠` unreadable.", ""]
+        lines += [
+            "",
+            "`*` inferred from its row; `（空）` printed blank; `?` not found; `⚠` unreadable; "
+            "`⚑` to review (the cell's `review_reason` in the JSON result).",
+            "",
+        ]
     lines += ["## Checks that did not pass", ""]
     shown = [c for c in result.checks if c.status != "pass"]
     if not shown:

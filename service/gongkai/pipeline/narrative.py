@@ -9,27 +9,32 @@ the result says so in its warnings.
 
 from __future__ import annotations
 
-from gongkai.pipeline.checks import soft_check
-from gongkai.pipeline.checks.reconcile import Check
-from gongkai.pipeline.layout import Element, ElementKind
+from pathlib import Path
+
+from gongkai.pipeline.datamodel import Element, ElementKind
 from gongkai.pipeline.nlp.labeling import label_section
 from gongkai.pipeline.nlp.text import split_sentences
 from gongkai.pipeline.result import ParagraphOut, SectionOut, SentenceOut
 from gongkai.pipeline.schema import ReportFormat
 
 
-def _classifier_and_note() -> tuple[object | None, str | None]:
+def _classifier_and_note(models_dir: Path | None = None) -> tuple[object | None, str | None]:
     try:
         from gongkai.pipeline.nlp.classifier import default_classifier, load_error
     except ImportError as exc:  # numpy/onnxruntime missing
         return None, f"narrative classifier unavailable ({exc}); using cue rules"
-    clf = default_classifier()
-    return clf, load_error()
+    clf = default_classifier(models_dir)
+    return clf, load_error(models_dir)
 
 
 def build_sections(
-    elements: list[Element], fmt: ReportFormat, warnings: list[str] | None = None
+    elements: list[Element],
+    fmt: ReportFormat,
+    warnings: list[str] | None = None,
+    *,
+    models_dir: Path | None = None,
 ) -> list[SectionOut]:
+    """The report's sections with labelled paragraphs; ``models_dir`` is ``PipelineOptions.models_dir``."""
     sections: list[SectionOut] = []
     current = SectionOut(key="preamble", heading=None, page=None)
     for el in elements:
@@ -51,18 +56,20 @@ def build_sections(
         )
     if current.key != "preamble" or current.paragraphs:
         sections.append(current)
-    label_sections(sections, warnings)
+    label_sections(sections, warnings, models_dir=models_dir)
     return sections
 
 
-def label_sections(sections: list[SectionOut], warnings: list[str] | None = None) -> None:
+def label_sections(
+    sections: list[SectionOut], warnings: list[str] | None = None, *, models_dir: Path | None = None
+) -> None:
     """Fill in paragraph and sentence labels in place."""
     has_headings = any(s.key != "preamble" for s in sections)
     needs_model = any(
         s.paragraphs and (s.key == "problems_improvements" or (s.key == "preamble" and not has_headings))
         for s in sections
     )
-    classifier, note = _classifier_and_note() if needs_model else (None, None)
+    classifier, note = _classifier_and_note(models_dir) if needs_model else (None, None)
     if note and warnings is not None and note not in warnings:
         warnings.append(note)
     for section in sections:
@@ -88,20 +95,3 @@ def label_sections(sections: list[SectionOut], warnings: list[str] | None = None
 def narrative_paragraphs(sections: list[SectionOut]) -> list[tuple[str, int | None]]:
     """(text, page) of every paragraph, for fact extraction."""
     return [(p.text, p.page) for s in sections for p in s.paragraphs]
-
-
-def section_checks(sections: list[SectionOut], fmt: ReportFormat) -> list[Check]:
-    """Soft check: the format's six headings are present and in order."""
-    expected = [s.key for s in fmt.sections]
-    found = [s.key for s in sections if s.key in expected]
-    missing = [k for k in expected if k not in found]
-    in_order = found == sorted(found, key=expected.index)
-    if fmt.id == "legacy":
-        return []
-    ok = not missing and in_order
-    msg = (
-        "六个部分齐全且顺序正确"
-        if ok
-        else (f"缺少部分：{'、'.join(missing)}" if missing else "各部分顺序与格式不一致")
-    )
-    return [soft_check("sections.order", ok, msg, [])]

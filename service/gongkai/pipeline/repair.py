@@ -5,19 +5,25 @@ then two, then three, to another of its OCR candidates, and keeps the assignment
 identity of the group passes and no identity that passed before fails. Among the assignments with
 the fewest changes, the one with the highest joint probability is applied only when it is the only
 one or clearly better than the next (``MARGIN`` times as likely). The original reading stays in
-``raw``; the cell records the check that justified the change in ``repaired_by``.
+``raw``; the cell records the check that justified the change in ``repaired_by``. Applied means
+returned: ``repair`` never changes the readings it is given, it returns new ones
+(``RepairOutcome.readings``) for the caller to reconcile again.
 
 Anything else is left as read and reported for review, naming the cells to look at (lowest
-confidence first).
+confidence first); those cells, and OCR cells read with low confidence, are ``RepairOutcome.review``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from gongkai.pipeline.checks.reconcile import Num, Reconciliation
+from gongkai.pipeline.checks.model import Num
+from gongkai.pipeline.checks.reconcile import Reconciliation
+from gongkai.pipeline.confidence import REVIEW_BELOW, repaired_confidence
 from gongkai.pipeline.mapping import CellReading, MappingResult
 from gongkai.pipeline.numbers import parse_number
 from gongkai.pipeline.schema import ReportFormat
@@ -33,8 +39,6 @@ MIN_CANDIDATE_P = 1e-7
 MIN_LIKELIHOOD_RATIO = 0.01
 MAX_CHANGES = 3
 MAX_TRIALS = 200_000
-# OCR cells below this confidence are listed for review even when their checks pass.
-LOW_CONFIDENCE = 0.8
 
 
 @dataclass
@@ -50,8 +54,15 @@ class Repair:
 @dataclass
 class RepairOutcome:
     repairs: list[Repair] = field(default_factory=list)
+    # The repaired readings by cell id: new objects; the mapping given to ``repair`` is unchanged.
+    readings: dict[str, CellReading] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    review_cells: list[str] = field(default_factory=list)
+    # Cells a person should look at → why, in the order the warnings name them.
+    review: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def review_cells(self) -> list[str]:
+        return list(self.review)
 
 
 @dataclass
@@ -104,7 +115,8 @@ def _reading_of(mapping: MappingResult, cid: str) -> CellReading | None:
 
 
 def repair(fmt: ReportFormat, mapping: MappingResult, rec: Reconciliation) -> RepairOutcome:
-    """Apply unambiguous repairs to ``mapping`` (in place); report what stays unresolved."""
+    """The unambiguous repairs as new readings (``mapping`` is not changed), and what stays
+    unresolved: warnings and the cells to review."""
     out = RepairOutcome()
     passing, failing = _identities(fmt, rec)
     value: dict[str, Num] = {
@@ -130,47 +142,70 @@ def repair(fmt: ReportFormat, mapping: MappingResult, rec: Reconciliation) -> Re
             if margin >= MARGIN and best_score >= MIN_LIKELIHOOD_RATIO:
                 for cid, (v, p, text) in best.items():
                     reading = _reading_of(mapping, cid)
-                    assert reading is not None
+                    if reading is None:  # only cells with readings get options; a bug otherwise
+                        raise RuntimeError(f"repair chose {cid}, which has no reading")
                     check_id = next(i.id for i in group if cid in (*i.lhs, *i.rhs))
                     out.repairs.append(Repair(cid, reading.raw, text, check_id, p, margin))
-                    reading.parsed = parse_number(text, kind="int")
-                    reading.repaired_by = check_id
-                    # Confidence of a repaired cell: how decisively the identities chose it.
-                    share = 1.0 if math.isinf(margin) else margin / (1.0 + margin)
-                    reading.ocr_confidence = round(0.9 * share, 4)
+                    out.readings[cid] = dataclasses.replace(
+                        reading,
+                        parsed=parse_number(text, kind="int"),
+                        repaired_by=check_id,
+                        # How decisively the identities chose it.
+                        ocr_confidence=repaired_confidence(margin),
+                    )
                     value[cid] = v
                 continue
             alternatives = "; ".join(
                 ", ".join(f"{c}={o[2]}" for c, o in sol.items()) for _, sol in solutions[:3]
             )
             if margin >= MARGIN:
+                reason = f"{ids} fail; only an unlikely misreading of the OCR candidates would fix them"
                 out.warnings.append(
                     f"review: {ids} fail; only an unlikely misreading would fix them ({alternatives}, "
                     f"{best_score:.1e} as likely as the printed reading); nothing was changed"
                 )
             else:
+                reason = f"{ids} fail; several readings of the OCR candidates fit about equally well"
                 out.warnings.append(
                     f"review: {ids} fail; {len(solutions)} readings of the OCR candidates fit about "
                     f"equally well ({alternatives}); nothing was changed"
                 )
         elif options:
-            out.warnings.append(f"review: {ids} fail and no OCR candidate reading satisfies them")
+            reason = f"{ids} fail and no OCR candidate reading satisfies them"
+            out.warnings.append(f"review: {reason}")
         else:
             # Text-layer (or confidently read) cells: the printed numbers themselves disagree.
+            reason = f"{ids} fail as printed"
             out.warnings.append(f"review: {ids} fail as printed; there is no other reading to try")
         look = sorted(cells, key=lambda c: _confidence(mapping, c))[:6]
-        out.review_cells += [c for c in look if c not in out.review_cells]
+        for c in look:
+            out.review.setdefault(c, reason)
         out.warnings.append(f"review: cells to look at for {ids}: {', '.join(look)}")
     low = [
-        cid
-        for cid, r in (*mapping.readings.items(), *mapping.extra.items())
-        if r.candidates and r.repaired_by is None and r.ocr_confidence < LOW_CONFIDENCE
+        (cid, r)
+        for cid, r in _after_repairs(mapping, out.readings)
+        if r.candidates and r.repaired_by is None and r.ocr_confidence < REVIEW_BELOW
     ]
     if low:
-        listed = ", ".join(sorted(low))
+        listed = ", ".join(sorted(cid for cid, _ in low))
         out.warnings.append(f"review: OCR read {len(low)} cells with low confidence: {listed}")
-        out.review_cells += [c for c in low if c not in out.review_cells]
+        for cid, r in low:
+            out.review.setdefault(
+                cid, f"OCR read it with probability {r.ocr_confidence} (below {REVIEW_BELOW})"
+            )
     return out
+
+
+def _after_repairs(
+    mapping: MappingResult, repaired: dict[str, CellReading]
+) -> Iterator[tuple[str, CellReading]]:
+    """Every (cell id, reading) of ``mapping`` with the repaired readings in place of the ones they
+    replace (the reading ``_reading_of`` finds)."""
+    for cid, r in (*mapping.readings.items(), *mapping.extra.items()):
+        if cid in repaired and _reading_of(mapping, cid) is r:
+            yield cid, repaired[cid]
+        else:
+            yield cid, r
 
 
 def _confidence(mapping: MappingResult, cid: str) -> float:

@@ -1,4 +1,8 @@
-"""The result contract (../shared/spec/result-contract.md) as pydantic models; version 1."""
+"""The result contract (../shared/spec/result-contract.md) as pydantic models; version 1.1.
+
+Versions: 1.1 added ``CellOut.review`` and ``CellOut.review_reason`` (fields only added, so a
+version-1 result still validates).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-CONTRACT_VERSION: Literal["1"] = "1"
+ContractVersion = Literal["1", "1.1"]
+# What new results carry; stored results of an older version still validate.
+CONTRACT_VERSION: ContractVersion = "1.1"
 
 SourceKind = Literal["text_layer", "ocr", "html", "docx"]
 ParagraphLabel = Literal["overview", "problems", "improvements", "other_matters"]
+# A check's kind and status (gongkai.pipeline.checks uses the same vocabulary).
+CheckKind = Literal["identity", "soft"]
 CheckStatus = Literal["pass", "fail", "warn", "not_assessable"]
 
 
@@ -67,6 +75,12 @@ class CellOut(_Model):
     repaired_by: str | None = Field(None, description="Id of the check whose repair changed the reading.")
     missing: bool = Field(False, description="The cell was not found in the document.")
     statutory: bool = Field(True, description="False for extra cells outside the format's statutory set.")
+    review: bool = Field(
+        False,
+        description="A person should look at this cell: the pipeline could not settle it (a failing "
+        "identity that no unambiguous repair fixed, or an OCR reading below the review threshold).",
+    )
+    review_reason: str | None = Field(None, description="Why `review` is set.")
 
 
 class SentenceOut(_Model):
@@ -103,7 +117,7 @@ class FactOut(_Model):
 
 class CheckOut(_Model):
     id: str
-    kind: Literal["identity", "soft"]
+    kind: CheckKind
     status: CheckStatus
     expected: Number | None = None
     actual: Number | None = None
@@ -112,7 +126,7 @@ class CheckOut(_Model):
 
 
 class ExtractionResult(_Model):
-    contract_version: Literal["1"] = CONTRACT_VERSION
+    contract_version: ContractVersion = CONTRACT_VERSION
     source: SourceOut
     format: Literal["2021", "2019", "legacy"]
     metadata: MetadataOut

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gongkai.pipeline.datamodel import GridCell, TableGrid
-from gongkai.pipeline.ingest.pdf import snap_positions
+from gongkai.pipeline.datamodel import Element, ElementKind, GridCell, TableGrid
+from gongkai.pipeline.geometry import snap_positions
 from gongkai.pipeline.labels import normalize_label
-from gongkai.pipeline.layout import Element, ElementKind
 from gongkai.pipeline.numbers import looks_numeric
 
 # Column boundaries of two parts of one table agree within this many points.
@@ -101,7 +100,9 @@ def join_tables(a: TableGrid, b: TableGrid) -> TableGrid:
     """Stack b under a on the union of their column boundaries. A merged cell cut by the page break
     (b's cell empty, a's cell ending on a's last row, same columns) becomes one cell again."""
     ea, eb = _col_edges(a), _col_edges(b)
-    assert ea is not None and eb is not None
+    if ea is None or eb is None:
+        # Callers check columns_compatible first, which fails for the same reason.
+        raise ValueError("join_tables needs column boundaries (col_edges or cell boxes) on both parts")
     shift = _shift(ea, eb)
     xs = snap_positions(ea + [x - shift for x in eb], tol=COLUMN_TOLERANCE)
 
@@ -115,9 +116,10 @@ def join_tables(a: TableGrid, b: TableGrid) -> TableGrid:
             if edges is not None and c.col + c.col_span < len(edges):
                 # Known boundaries (a joined table's parts sit at different x on their pages).
                 x0, x1 = edges[c.col], edges[c.col + c.col_span]
-            else:
-                assert c.bbox is not None
+            elif c.bbox is not None:
                 x0, x1 = c.bbox[0], c.bbox[2]
+            else:
+                raise ValueError(f"cell ({c.row}, {c.col}) has neither a box nor column boundaries")
             c0, c1 = col_of(x0 - dx), col_of(x1 - dx)
             moved = replace(
                 c, row=c.row + row_offset, col=c0, col_span=max(1, c1 - c0), source=c.source or t.source

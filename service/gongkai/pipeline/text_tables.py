@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 
-from gongkai.pipeline.datamodel import GridCell, TableGrid
+from gongkai.pipeline.datamodel import Element, ElementKind, GridCell, TableGrid
 from gongkai.pipeline.labels import fold_width
-from gongkai.pipeline.layout import Element, ElementKind
 from gongkai.pipeline.tables import TABLE_HEADER_WORDS
 
 TABLE_SECTIONS = ("active", "requests", "appeals")

@@ -20,7 +20,8 @@ from gongkai.errors import (
     UnsupportedTypeError,
 )
 from gongkai.pipeline.extract import extract_bytes
-from gongkai.pipeline.ingest import load_path
+from gongkai.pipeline.ingest import load_document, load_path
+from gongkai.settings import PipelineOptions
 from tests.pdfs import image_only_pdf, text_pdf
 
 NOT_A_REPORT = [
@@ -79,17 +80,20 @@ def test_encrypted_pdf() -> None:
     assert "encrypted" in _reason(err.value)
 
 
-def test_scan_without_text_layer_asks_for_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gongkai.pipeline.ocr import ocr_available
-
-    monkeypatch.setenv("GONGKAI_OCR", "0")  # as on an install without the ocr extra
-    ocr_available.cache_clear()
-    try:
-        with pytest.raises(NeedsOcrError) as err:
-            extract_bytes(image_only_pdf(), "scan.pdf")
-    finally:
-        ocr_available.cache_clear()
+def test_scan_without_text_layer_asks_for_ocr() -> None:
+    with pytest.raises(NeedsOcrError) as err:  # OCR off: as on an install without the ocr extra
+        extract_bytes(image_only_pdf(), "scan.pdf", options=PipelineOptions(ocr=False))
     assert "OCR" in _reason(err.value) and err.value.code == "needs_ocr"
+    assert "switched off" in str(err.value)
+
+
+def test_an_image_without_ocr_asks_for_it() -> None:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), "white").save(buf, "PNG")
+    with pytest.raises(NeedsOcrError, match="switched off"):
+        load_document(buf.getvalue(), "page.png", options=PipelineOptions(ocr=False))
 
 
 def test_scan_that_ocr_finds_no_text_in() -> None:
@@ -113,6 +117,8 @@ def test_oversized(tmp_path: Path) -> None:
     p.write_bytes(text_pdf(["政府信息公开"]))
     with pytest.raises(TooLargeError):
         load_path(p, max_bytes=100)
+    with pytest.raises(TooLargeError):  # the limit in the options, as the service sets it
+        extract_bytes(p.read_bytes(), "big.pdf", options=PipelineOptions(max_bytes=100))
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,9 @@ from gongkai.pipeline.nlp.classifier import (
     ModelLoadError,
     OnnxSentenceClassifier,
     default_choice,
+    default_classifier,
     load_classifier,
+    load_error,
 )
 from gongkai.pipeline.nlp.labeling import label_section
 from gongkai.pipeline.nlp.text import LABELS, section_contexts
@@ -125,3 +128,21 @@ def test_committed_models_score_what_the_card_claims() -> None:
         m = evaluate([r for r in rows if r.split == claim["split"]], clf, claim["mode"])
         for key in ("paragraph_macro_f1", "sentence_macro_f1"):
             assert m[key] >= claim[key] - 1e-6, (claim["model"], claim["split"], claim["mode"], key)
+
+
+def test_the_models_folder_is_an_option(tmp_path: Path) -> None:
+    # PipelineOptions.models_dir: a folder with its own pointer file picks its own default.
+    other = tmp_path / "models"
+    other.mkdir()
+    (other / "narrative-default.json").write_text(
+        json.dumps({"default": str(MODELS_DIR / "narrative-classifier")}), encoding="utf-8"
+    )
+    assert default_choice(other).directory == MODELS_DIR / "narrative-classifier"
+    clf = default_classifier(other)
+    assert isinstance(clf, OnnxSentenceClassifier) and load_error(other) is None
+    assert default_classifier(other) is clf  # loaded once per folder
+    # A folder without a classifier: the cue rules stand in, and the reason is kept for that folder only.
+    missing = tmp_path / "nowhere"
+    assert default_classifier(missing) is None
+    assert "narrative-default.json" in (load_error(missing) or "")
+    assert default_classifier() is not None and load_error() is None

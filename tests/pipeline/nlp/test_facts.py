@@ -9,8 +9,9 @@ import pytest
 pytest.importorskip("jieba", reason="the nlp extra (jieba) is not installed")
 pytest.importorskip("spacy", reason="the nlp extra (spacy) is not installed")
 
+from gongkai.pipeline.checks.facts import fact_checks
 from gongkai.pipeline.checks.reconcile import CellState
-from gongkai.pipeline.nlp.facts import extract_facts, fact_checks, sentence_facts
+from gongkai.pipeline.nlp.facts import extract_facts, sentence_facts
 
 
 def _kinds(sentence: str) -> list[tuple[str, object, str | None]]:

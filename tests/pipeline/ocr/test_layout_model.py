@@ -87,8 +87,11 @@ def test_the_running_header_of_a_single_page_image_is_furniture() -> None:
     )
 
 
-def test_the_layout_model_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gongkai.pipeline.ocr.page import _layout_regions
+def test_the_layout_model_can_be_switched_off() -> None:
+    from gongkai.pipeline.ingest import load_document
+    from gongkai.settings import PipelineOptions
 
-    monkeypatch.setenv("GONGKAI_LAYOUT_MODEL", "0")
-    assert len(_layout_regions(np.full((400, 300), 255, np.uint8))) == 0
+    (png,) = page_images(_pdf(), ScanOptions(skew_deg=0.4), seed=6)[:1]
+    doc = load_document(png, "page1.png", options=PipelineOptions(layout_model=False))
+    (page,) = doc.pages
+    assert len(page.regions) == 0 and page.tables  # the page is read, without layout regions

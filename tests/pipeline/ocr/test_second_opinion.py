@@ -12,6 +12,7 @@ pytest.importorskip("cv2", reason="the OCR extra (gongkai[ocr]) is not installed
 from gongkai.pipeline.datamodel import GridCell, TableGrid, TextSource
 from gongkai.pipeline.ocr import engine as engine_mod
 from gongkai.pipeline.ocr.page import SECOND_OPINION_BELOW, _Crop, _second_opinion
+from gongkai.settings import PipelineOptions
 
 
 @dataclass
@@ -45,7 +46,7 @@ def _grid(confidence: float, text: str = "5") -> tuple[list[TableGrid], list[_Cr
 def second(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     def use(text: str, p: float) -> _FakeEngine:
         fake = _FakeEngine(text, p)
-        monkeypatch.setattr(engine_mod, "second_engine", lambda first: fake)
+        monkeypatch.setattr(engine_mod, "second_engine", lambda first, choice="auto": fake)
         return fake
 
     return use
@@ -84,11 +85,20 @@ def test_confident_cells_are_not_read_twice(second) -> None:  # type: ignore[no-
     assert fake.seen == 0 and grids[0].cells[0].confidence == SECOND_OPINION_BELOW + 0.01
 
 
-def test_the_second_engine_is_the_other_generation(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_second_engine_is_the_other_generation() -> None:
     from gongkai.pipeline.ocr.models import engine_installed
 
     if not engine_installed("ppocr-v4"):
         pytest.skip("rapidocr_onnxruntime (PP-OCRv4) is not installed")
     assert engine_mod.second_engine("ppocr-v6").name == "ppocr-v4"  # type: ignore[union-attr]
-    monkeypatch.setenv("GONGKAI_OCR_SECOND_ENGINE", "none")
-    assert engine_mod.second_engine("ppocr-v6") is None
+    assert engine_mod.second_engine("ppocr-v6", "ppocr-v4").name == "ppocr-v4"  # type: ignore[union-attr]
+    assert engine_mod.second_engine("ppocr-v6", "off") is None
+    assert engine_mod.second_engine("ppocr-v6", "ppocr-v6") is None  # not a second opinion
+    # The options' spelling: GONGKAI_OCR_SECOND_ENGINE=none (as the docs say) is off.
+    assert PipelineOptions(ocr_second_engine="none").ocr_second_engine == "off"
+
+
+def test_switched_off_no_second_engine_reads_the_doubtful_cells() -> None:
+    grids, crops = _grid(0.6)
+    assert _second_opinion(grids, crops, GREY, "ppocr-v6", "off") == (0, 0)
+    assert grids[0].cells[0].confidence == 0.6

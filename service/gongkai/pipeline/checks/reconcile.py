@@ -8,13 +8,11 @@ and a check whose inputs are missing says ``not_assessable``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 
+from gongkai.pipeline.checks.model import Check, CheckStatus, Num
 from gongkai.pipeline.mapping import CellReading, MappingResult
 from gongkai.pipeline.numbers import ParsedNumber
 from gongkai.pipeline.schema import IdentityInstance, ReportFormat
-
-Num = int | Decimal
 
 
 @dataclass
@@ -28,17 +26,6 @@ class CellState:
     error: str | None = None
     statutory: bool = True
     failing_checks: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Check:
-    id: str
-    kind: str  # identity | soft
-    status: str  # pass | fail | warn | not_assessable
-    message: str
-    cells: list[str]
-    expected: Num | None = None
-    actual: Num | None = None
 
 
 @dataclass
@@ -144,7 +131,7 @@ def _evaluate(ident: IdentityInstance, cells: dict[str, CellState], subs: dict[s
     actual, expected = total(ident.lhs), total(rhs)
     blanks = [s.cell_id for s in states if s.blank and not s.inferred]
     note = f"（空白按0计：{len(blanks)}格）" if blanks else ""
-    status = "pass" if actual == expected else "fail"
+    status: CheckStatus = "pass" if actual == expected else "fail"
     return Check(
         ident.id, "identity", status, ident.message + note, involved, expected=expected, actual=actual
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from gongkai.pipeline.checks import soft_check
-from gongkai.pipeline.checks.reconcile import CellState, Check
+from gongkai.pipeline.checks.model import Check, soft_check
+from gongkai.pipeline.checks.reconcile import CellState
+from gongkai.pipeline.datamodel import Element, ElementKind
 from gongkai.pipeline.labels import fold_width
-from gongkai.pipeline.layout import Element, ElementKind
 from gongkai.pipeline.schema import ReportFormat
 
 _PERIOD = re.compile(

@@ -14,14 +14,13 @@ from gongkai.errors import (
     UnsupportedTypeError,
 )
 from gongkai.pipeline.datamodel import Document, SourceInfo
+from gongkai.settings import PipelineOptions
 
 PDF = "application/pdf"
 HTML = "text/html"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PNG, JPEG, TIFF = "image/png", "image/jpeg", "image/tiff"
 IMAGE_TYPES = (PNG, JPEG, TIFF)
-
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 
 def sniff_media_type(data: bytes) -> str:
@@ -65,10 +64,19 @@ def _decode_head(head: bytes) -> str:
     return head.decode("latin-1")
 
 
-def load_document(data: bytes, filename: str = "document", *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
-    """Read a PDF, HTML or DOCX document into the document model."""
-    if len(data) > max_bytes:
-        raise TooLargeError(f"the file is {len(data)} bytes; the limit is {max_bytes}")
+def load_document(
+    data: bytes,
+    filename: str = "document",
+    *,
+    max_bytes: int | None = None,
+    options: PipelineOptions | None = None,
+) -> Document:
+    """Read a PDF, HTML, DOCX or image document into the document model. ``options`` say how (OCR
+    engines, workers, limits); ``max_bytes``, when given, overrides ``options.max_bytes``."""
+    options = options or PipelineOptions()
+    limit = options.max_bytes if max_bytes is None else max_bytes
+    if len(data) > limit:
+        raise TooLargeError(f"the file is {len(data)} bytes; the limit is {limit}")
     media_type = sniff_media_type(data)
     source = SourceInfo(
         filename=Path(filename).name,
@@ -79,7 +87,7 @@ def load_document(data: bytes, filename: str = "document", *, max_bytes: int = D
     if media_type == PDF:
         from gongkai.pipeline.ingest.pdf import read_pdf
 
-        return read_pdf(data, source)
+        return read_pdf(data, source, options=options)
     if media_type == HTML:
         from gongkai.pipeline.ingest.html import read_html
 
@@ -91,17 +99,21 @@ def load_document(data: bytes, filename: str = "document", *, max_bytes: int = D
     if media_type in IMAGE_TYPES:
         from gongkai.pipeline.ingest.image import read_image
 
-        return read_image(data, source)
+        return read_image(data, source, options)
     raise InputError(f"no backend for {media_type}")  # pragma: no cover - sniff covers all
 
 
-def load_path(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Document:
+def load_path(
+    path: str | Path, *, max_bytes: int | None = None, options: PipelineOptions | None = None
+) -> Document:
+    options = options or PipelineOptions()
+    limit = options.max_bytes if max_bytes is None else max_bytes
     p = Path(path)
     if not p.exists():
         raise InputError(f"no such file: {p}")
     if not p.is_file():
         raise InputError(f"not a file: {p}")
     size = p.stat().st_size
-    if size > max_bytes:
-        raise TooLargeError(f"the file is {size} bytes; the limit is {max_bytes}")
-    return load_document(p.read_bytes(), p.name, max_bytes=max_bytes)
+    if size > limit:
+        raise TooLargeError(f"the file is {size} bytes; the limit is {limit}")
+    return load_document(p.read_bytes(), p.name, max_bytes=limit, options=options)

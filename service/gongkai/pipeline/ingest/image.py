@@ -12,6 +12,7 @@ import numpy as np
 
 from gongkai.errors import CorruptDocumentError, EmptyDocumentError, NeedsOcrError, UnsupportedTypeError
 from gongkai.pipeline.datamodel import Document, SourceInfo
+from gongkai.settings import PipelineOptions
 
 
 class CorruptImageError(CorruptDocumentError, UnsupportedTypeError):
@@ -59,13 +60,17 @@ def read_image_pages(data: bytes) -> list[tuple[np.ndarray, float | None]]:
     return frames
 
 
-def read_image(data: bytes, source: SourceInfo) -> Document:
+def read_image(data: bytes, source: SourceInfo, options: PipelineOptions | None = None) -> Document:
     from gongkai.pipeline.ocr import ocr_available, ocr_images
 
+    options = options or PipelineOptions()
     frames = read_image_pages(data)
-    if not ocr_available():
+    if not options.ocr:
+        raise NeedsOcrError("an image needs OCR, which is switched off (GONGKAI_OCR=0 or --no-ocr)")
+    if not ocr_available(options):
         raise NeedsOcrError("an image needs OCR, which is not installed (pip install 'gongkai[ocr]')")
-    results = ocr_images([f[0] for f in frames], range(1, len(frames) + 1), [f[1] for f in frames])
+    images, dpis = [f[0] for f in frames], [f[1] for f in frames]
+    results = ocr_images(images, range(1, len(frames) + 1), dpis, options)
     pages = [page for page, _ in results]
     warnings = []
     for page, diag in results:

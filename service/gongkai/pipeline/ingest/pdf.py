@@ -31,9 +31,9 @@ from gongkai.pipeline.datamodel import (
     TextSource,
     text_block,
 )
+from gongkai.pipeline.geometry import SNAP, snap_positions
+from gongkai.settings import PipelineOptions
 
-# Edges closer than this (points) are one grid line.
-SNAP = 2.5
 # Rulings shorter than this are glyph strokes or bullets, not table lines.
 MIN_EDGE = 3.0
 # A path this thin in one direction is a line, whatever way it was drawn (stroke or thin fill).
@@ -84,7 +84,13 @@ def open_pdf(data: bytes, password: str | None = None) -> pdfium.PdfDocument:
         raise CorruptDocumentError(f"the PDF cannot be parsed ({exc})") from exc
 
 
-def read_pdf(data: bytes, source: SourceInfo, *, password: str | None = None) -> Document:
+def read_pdf(
+    data: bytes,
+    source: SourceInfo,
+    *,
+    password: str | None = None,
+    options: PipelineOptions | None = None,
+) -> Document:
     pdf = open_pdf(data, password)
     try:
         n_pages = len(pdf)
@@ -96,7 +102,7 @@ def read_pdf(data: bytes, source: SourceInfo, *, password: str | None = None) ->
                 pages.append(_read_page(pdf[index], index + 1))
             except pdfium.PdfiumError as exc:
                 raise CorruptDocumentError(f"page {index + 1} of the PDF cannot be read ({exc})") from exc
-        warnings = _ocr_pages(pdf, pages)
+        warnings = _ocr_pages(pdf, pages, options or PipelineOptions())
     finally:
         pdf.close()
     return Document(source=source, pages=pages, warnings=warnings)
@@ -105,15 +111,16 @@ def read_pdf(data: bytes, source: SourceInfo, *, password: str | None = None) ->
 OCR_DPI = 200.0
 
 
-def _ocr_pages(pdf: pdfium.PdfDocument, pages: list[Page]) -> list[str]:
+def _ocr_pages(pdf: pdfium.PdfDocument, pages: list[Page], options: PipelineOptions) -> list[str]:
     """Pages without a usable text layer (scans, broken ToUnicode maps) are rendered and OCR'd when
-    the OCR extra is installed; otherwise they stay ``needs_ocr``. Mixed PDFs keep their text pages."""
+    the OCR extra is installed and ``options.ocr`` is on; otherwise they stay ``needs_ocr``. Mixed
+    PDFs keep their text pages."""
     todo = [p for p in pages if p.needs_ocr]
     if not todo:
         return []
     from gongkai.pipeline.ocr import ocr_available, ocr_images
 
-    if not ocr_available():
+    if not ocr_available(options):
         return []
     import numpy as np
 
@@ -122,7 +129,7 @@ def _ocr_pages(pdf: pdfium.PdfDocument, pages: list[Page]) -> list[str]:
         rgb = np.asarray(pdf[p.number - 1].render(scale=OCR_DPI / 72).to_pil().convert("RGB"))
         images.append(np.ascontiguousarray(rgb[:, :, ::-1]))
     warnings = []
-    results = ocr_images(images, [p.number for p in todo], [OCR_DPI] * len(todo))
+    results = ocr_images(images, [p.number for p in todo], [OCR_DPI] * len(todo), options)
     for (page, diag), old in zip(results, todo, strict=True):
         pages[old.number - 1] = page
         if diag.rotation:
@@ -146,7 +153,8 @@ def _read_page(pdf_page: pdfium.PdfPage, number: int) -> Page:
         block.font_size = line.size  # the layout stage reads it for titles
         items.append((line.bbox[1], block))
     for i, grid in enumerate(tables):
-        assert grid.bbox is not None
+        if grid.bbox is None:  # _grid_from_cells always sets it; a grid without a box cannot be placed
+            raise ValueError(f"page {number}: table {i} has no bounding box")
         items.append((grid.bbox[1], text_block("", grid.bbox, BlockType.TABLE, block_id=i)))
     items.sort(key=lambda it: it[0])
     return Page(number, width, height, TextSource.TEXT_LAYER, lp.Layout([b for _, b in items]), tables)
@@ -400,17 +408,6 @@ def assemble_lines(chars: list[Char]) -> list[TextLine]:
         sizes = [c.size for c in visible]
         out.append(TextLine(text, bbox, max(sizes)))
     return out
-
-
-def snap_positions(values: Iterable[float], tol: float = SNAP) -> list[float]:
-    """Cluster nearby coordinates into grid lines (the mean of each cluster)."""
-    out: list[list[float]] = []
-    for v in sorted(values):
-        if out and v - out[-1][-1] <= tol:
-            out[-1].append(v)
-        else:
-            out.append([v])
-    return [sum(c) / len(c) for c in out]
 
 
 def _index(lines: list[float], v: float) -> int:

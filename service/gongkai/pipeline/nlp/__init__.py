@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from gongkai.pipeline.checks.reconcile import CellState, Check
+from gongkai.pipeline.checks.facts import fact_checks
+from gongkai.pipeline.checks.model import Check
+from gongkai.pipeline.checks.reconcile import CellState
 from gongkai.pipeline.result import FactOut, MetadataOut
 
 
@@ -19,7 +21,7 @@ def facts_and_checks(
     from gongkai.pipeline.nlp.segment import NlpUnavailable
 
     try:
-        from gongkai.pipeline.nlp.facts import extract_facts, fact_checks
+        from gongkai.pipeline.nlp.facts import extract_facts
 
         facts = extract_facts(paragraphs)
     except (NlpUnavailable, ImportError) as exc:

@@ -3,13 +3,12 @@
 Both read a sentence with its context tags (section, paragraph position, a forward cue seen
 earlier) and return probabilities over LABELS. Neither needs torch: the transformer runs with ONNX
 Runtime, the baseline is a linear model stored as JSON and evaluated with numpy. ``default_classifier``
-loads the shipped default once per process.
+loads the shipped default once per process (and models folder, ``PipelineOptions.models_dir``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -193,9 +192,9 @@ class DefaultChoice:
 
 
 def default_choice(models_dir: Path | None = None) -> DefaultChoice:
-    """The shipped default, named in models/narrative-default.json (set by the evaluation)."""
-    base = Path(os.environ.get("GONGKAI_MODELS_DIR", "")) if os.environ.get("GONGKAI_MODELS_DIR") else None
-    base = models_dir or base or MODELS_DIR
+    """The shipped default, named in ``narrative-default.json`` (set by the evaluation) of ``models_dir``
+    (``PipelineOptions.models_dir``; default: the checkout's models/)."""
+    base = models_dir or MODELS_DIR
     pointer = base / "narrative-default.json"
     if not pointer.is_file():
         raise ModelLoadError(f"{pointer} is missing")
@@ -204,21 +203,23 @@ def default_choice(models_dir: Path | None = None) -> DefaultChoice:
 
 
 _lock = threading.Lock()
-_cached: SentenceClassifier | None = None
-_load_error: str | None = None
+# Per models folder: the loaded classifier, or why it could not be loaded (tried once per process).
+_cached: dict[Path, SentenceClassifier] = {}
+_load_errors: dict[Path, str] = {}
 
 
-def default_classifier() -> SentenceClassifier | None:
-    """The default classifier, loaded once per process; None (with ``load_error()``) when unavailable."""
-    global _cached, _load_error
+def default_classifier(models_dir: Path | None = None) -> SentenceClassifier | None:
+    """The default classifier of ``models_dir``, loaded once per process and folder; None (with
+    ``load_error(models_dir)``) when unavailable."""
+    key = models_dir or MODELS_DIR
     with _lock:
-        if _cached is None and _load_error is None:
+        if key not in _cached and key not in _load_errors:
             try:
-                _cached = load_classifier(default_choice().directory)
+                _cached[key] = load_classifier(default_choice(key).directory)
             except (ModelLoadError, ImportError, OSError, ValueError, KeyError) as exc:
-                _load_error = f"narrative classifier unavailable ({exc}); using cue rules"
-        return _cached
+                _load_errors[key] = f"narrative classifier unavailable ({exc}); using cue rules"
+        return _cached.get(key)
 
 
-def load_error() -> str | None:
-    return _load_error
+def load_error(models_dir: Path | None = None) -> str | None:
+    return _load_errors.get(models_dir or MODELS_DIR)

@@ -1,14 +1,13 @@
 """OCR stage: scanned pages and page images → the document model (PP-OCR via ONNX Runtime).
 
-``ocr_available()`` says whether the ``ocr`` extra and its in-wheel models are installed;
-``ocr_images`` reads page images, spreading pages over the CPU cores with the models loaded once
-per worker process.
+``ocr_available(options)`` says whether the ``ocr`` extra and its in-wheel models are installed and
+the options allow OCR; ``ocr_images`` reads page images, spreading pages over the CPU cores with the
+models loaded once per worker process. Engines, workers and threads come from ``PipelineOptions``.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -16,39 +15,36 @@ from typing import Any
 
 from gongkai.pipeline.datamodel import Page
 from gongkai.pipeline.ocr.models import OcrUnavailableError, engine_installed
+from gongkai.settings import PipelineOptions
 
-__all__ = ["OcrUnavailableError", "ocr_available", "ocr_images", "workers_for"]
-
-
-@lru_cache(maxsize=1)
-def ocr_available() -> bool:
-    """True when the OCR extra is installed (disable with GONGKAI_OCR=0)."""
-    if os.environ.get("GONGKAI_OCR", "1") == "0":
-        return False
-    from gongkai.pipeline.ocr.engine import default_engine_name
-
-    return engine_installed(default_engine_name())
+__all__ = ["OcrUnavailableError", "ocr_available", "ocr_images"]
 
 
-def threads_per_document() -> int:
-    """ONNX Runtime threads when one process reads a document's pages: every core, unless
-    GONGKAI_OCR_THREADS says otherwise (several documents in parallel already use the cores)."""
-    env = os.environ.get("GONGKAI_OCR_THREADS")
-    return max(1, int(env)) if env else (os.cpu_count() or 1)
+@lru_cache(maxsize=4)
+def _installed(engine: str) -> bool:
+    # Looking for the wheels' model files is cheap but not free; the answer cannot change in a process.
+    return engine_installed(engine)
 
 
-def workers_for(n_pages: int) -> int:
-    env = os.environ.get("GONGKAI_OCR_WORKERS")
-    cores = int(env) if env else (os.cpu_count() or 1)
-    return max(1, min(cores, n_pages))
+def ocr_available(options: PipelineOptions | None = None) -> bool:
+    """True when OCR is switched on (``options.ocr``) and its engine is installed (the ``ocr`` extra)."""
+    options = options or PipelineOptions()
+    return options.ocr and _installed(options.ocr_engine)
 
 
-def _ocr_one(args: tuple[Any, int, float | None, int]) -> tuple[Page, Any]:
+def _ocr_one(args: tuple[Any, int, float | None, int, PipelineOptions]) -> tuple[Page, Any]:
     from gongkai.pipeline.ocr.engine import get_engine
     from gongkai.pipeline.ocr.page import ocr_page
 
-    image, number, dpi, threads = args
-    return ocr_page(image, number, get_engine(threads=threads), dpi=dpi)
+    image, number, dpi, threads, options = args
+    return ocr_page(
+        image,
+        number,
+        get_engine(options.ocr_engine, threads=threads),
+        dpi=dpi,
+        second_engine=options.ocr_second_engine,
+        layout_model=options.layout_model,
+    )
 
 
 _POOL: ProcessPoolExecutor | None = None
@@ -80,14 +76,21 @@ def shutdown_pool() -> None:
 
 
 def ocr_images(
-    images: Sequence[Any], numbers: Sequence[int], dpis: Sequence[float | None]
+    images: Sequence[Any],
+    numbers: Sequence[int],
+    dpis: Sequence[float | None],
+    options: PipelineOptions | None = None,
 ) -> list[tuple[Page, Any]]:
-    """OCR page images (numpy BGR/grey arrays). Several pages use several processes, one per core,
-    each with single-threaded sessions; one page uses every core inside ONNX Runtime."""
-    if not ocr_available():
+    """OCR page images (numpy BGR/grey arrays). Several pages use several processes, one per core
+    (``options.ocr_workers``), each with single-threaded sessions; one page uses every core inside
+    ONNX Runtime (``options.ocr_threads``). The options travel to the worker processes with each page."""
+    options = options or PipelineOptions()
+    if not options.ocr:
+        raise OcrUnavailableError("OCR is switched off (GONGKAI_OCR=0 or --no-ocr)")
+    if not ocr_available(options):
         raise OcrUnavailableError("OCR is not installed: pip install 'gongkai[ocr]'")
     jobs = list(zip(images, numbers, dpis, strict=True))
-    workers = workers_for(len(jobs))
+    workers = options.workers_for(len(jobs))
     if workers <= 1:
-        return [_ocr_one((img, n, d, threads_per_document())) for img, n, d in jobs]
-    return list(_pool(workers).map(_ocr_one, [(img, n, d, 1) for img, n, d in jobs]))
+        return [_ocr_one((img, n, d, options.threads_per_document(), options)) for img, n, d in jobs]
+    return list(_pool(workers).map(_ocr_one, [(img, n, d, 1, options) for img, n, d in jobs]))

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from gongkai.pipeline.ocr.models import OcrModelFiles, ocr_model_files
+from gongkai.settings import SecondEngineChoice
 
 Candidate = tuple[str, float]
 PixelBox = tuple[float, float, float, float]
@@ -50,16 +51,29 @@ class Recognition:
     score: float
     probs: np.ndarray  # (frames, classes) softmax output
 
-    def digit_candidates(self, engine: OnnxPpOcr, top_k: int = 5) -> list[Candidate]:
+    def digit_candidates(self, engine: OcrEngine, top_k: int = 5) -> list[Candidate]:
         return engine.digit_candidates(self.probs, top_k)
 
 
 class OcrEngine(Protocol):
+    """What the page reader (``gongkai.pipeline.ocr.page``) calls on an engine: detection at a chosen
+    scale, batched recognition that keeps the frame probabilities, and the digit-only decoding of
+    those probabilities. ``OnnxPpOcr`` is the implementation; tests pass fakes."""
+
     name: str
+    det_max_side: int
 
-    def recognize_page(self, image: np.ndarray) -> list[TextLine]: ...
+    def detect(
+        self, image: np.ndarray, *, max_side: int | None = None, scale: float | None = None
+    ) -> list[tuple[PixelBox, float]]: ...
 
-    def recognize_crops(self, images: Sequence[np.ndarray], top_k: int = 1) -> list[list[Candidate]]: ...
+    def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]: ...
+
+    def digit_share(self, probs: np.ndarray) -> float: ...
+
+    def digit_candidates(
+        self, probs: np.ndarray, top_k: int = 5, beam: int = 12, *, point: bool = False
+    ) -> list[Candidate]: ...
 
 
 def _session(path: str, threads: int) -> Any:
@@ -305,29 +319,24 @@ def _db_boxes(
 
 
 @lru_cache(maxsize=4)
-def get_engine(name: str | None = None, threads: int | None = None) -> OnnxPpOcr:
-    """The process-wide engine (models load once per process)."""
-    return OnnxPpOcr(ocr_model_files(name or default_engine_name()), threads=threads)
+def get_engine(name: str, threads: int | None = None) -> OnnxPpOcr:
+    """The process-wide engine ``name`` (``PipelineOptions.ocr_engine``): models load once per process."""
+    return OnnxPpOcr(ocr_model_files(name), threads=threads)
 
 
-def second_engine(first: str) -> OnnxPpOcr | None:
-    """The engine that gives a second opinion on doubtful numeric cells: GONGKAI_OCR_SECOND_ENGINE
-    names it (``none`` switches it off); by default the other installed PP-OCR generation."""
+def second_engine(first: str, choice: SecondEngineChoice = "auto") -> OcrEngine | None:
+    """The engine that re-reads doubtful numeric cells (``PipelineOptions.ocr_second_engine``): an
+    engine id, ``off``, or ``auto`` for the other installed PP-OCR generation."""
     from gongkai.pipeline.ocr.models import ENGINE_IDS, engine_installed
 
-    choice = os.environ.get("GONGKAI_OCR_SECOND_ENGINE", "auto")
-    if choice == "none":
+    if choice == "off":
         return None
+    name: str = choice
     if choice == "auto":
-        choice = next((e for e in ENGINE_IDS if e != first and engine_installed(e)), "")
-    if not choice or choice == first or not engine_installed(choice):
+        name = next((e for e in ENGINE_IDS if e != first and engine_installed(e)), "")
+    if not name or name == first or not engine_installed(name):
         return None
-    return get_engine(choice, threads=1)
-
-
-def default_engine_name() -> str:
-    # Chosen by measurement (docs/ocr.md): PP-OCRv6 small reads the table digits far better.
-    return os.environ.get("GONGKAI_OCR_ENGINE", "ppocr-v6")
+    return get_engine(name, threads=1)
 
 
 # A batch is padded to its widest crop; crops up to this much wider than the batch's narrowest join it.

@@ -10,7 +10,6 @@ pixels of the image given, ``type`` the CDLA label and ``score`` the class score
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from typing import Any
 
@@ -114,10 +113,6 @@ def _nms_per_class(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, i
         chosen = cv2.dnn.NMSBoxes(rects, [float(s) for s in scores[idx]], 0.0, iou)
         kept += [int(idx[int(i)]) for i in np.array(chosen).reshape(-1)]
     return kept
-
-
-def layout_model_enabled() -> bool:
-    return os.environ.get("GONGKAI_LAYOUT_MODEL", "1") != "0"
 
 
 @lru_cache(maxsize=1)

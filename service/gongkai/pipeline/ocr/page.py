@@ -10,7 +10,6 @@ digits); its digit-only top candidates are kept for the repair stage.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -19,10 +18,15 @@ import cv2
 import layoutparser as lp
 import numpy as np
 
+from gongkai.pipeline.confidence import (
+    second_opinion_agreed,
+    second_opinion_candidate,
+    second_opinion_disagreed,
+)
 from gongkai.pipeline.datamodel import BlockType, GridCell, Page, TableGrid, TextSource, text_block
 from gongkai.pipeline.ocr.engine import (
     DIGIT_FOLDS,
-    OnnxPpOcr,
+    OcrEngine,
     PixelBox,
     Recognition,
     crop,
@@ -31,6 +35,7 @@ from gongkai.pipeline.ocr.engine import (
 )
 from gongkai.pipeline.ocr.prepare import ink_mask, prepare_page, rotate_quarter
 from gongkai.pipeline.ocr.table_grid import ImageTable, find_tables, rule_masks, text_rows
+from gongkai.settings import SecondEngineChoice
 
 # Cell crops stay this far inside the rules (pixels at 200 dpi) so rule remnants are not read.
 CELL_INSET = 4
@@ -67,9 +72,16 @@ class _Crop:
 
 
 def ocr_page(
-    image: np.ndarray, number: int, engine: OnnxPpOcr, *, dpi: float | None = None
+    image: np.ndarray,
+    number: int,
+    engine: OcrEngine,
+    *,
+    dpi: float | None = None,
+    second_engine: SecondEngineChoice = "auto",
+    layout_model: bool = True,
 ) -> tuple[Page, PageDiagnostics]:
-    """OCR one page image (BGR or grey, uint8). ``dpi`` as scanned or rendered, if known."""
+    """OCR one page image (BGR or grey, uint8). ``dpi`` as scanned or rendered, if known;
+    ``second_engine`` and ``layout_model`` as in ``PipelineOptions``."""
     t0 = time.perf_counter()
     prep = prepare_page(image, dpi, horizontal=lambda g: _text_runs_horizontally(engine, g))
     grey = prep.image
@@ -121,10 +133,10 @@ def ocr_page(
     lines = _without_blobs(lines)
     grids = [_grid(table, ti, cell_lines, engine, number, pt) for ti, table in enumerate(tables)]
     t = time.perf_counter()
-    diag.second_opinions, diag.second_agreed = _second_opinion(grids, crops, grey, engine.name)
+    diag.second_opinions, diag.second_agreed = _second_opinion(grids, crops, grey, engine.name, second_engine)
     diag.seconds["second_opinion"] = time.perf_counter() - t
     t = time.perf_counter()
-    regions = _layout_regions(grey)
+    regions = _layout_regions(grey, layout_model)
     diag.seconds["layout"] = time.perf_counter() - t
     blocks: list[tuple[float, lp.TextBlock]] = []
     for box, text, score in _join_visual_lines(lines):
@@ -134,7 +146,8 @@ def ocr_page(
         block.font_size = (box[3] - box[1]) * pt / 1.3
         blocks.append((bbox[1], block))
     for i, grid in enumerate(grids):
-        assert grid.bbox is not None
+        if grid.bbox is None:  # _grid always places a table; a grid without a box cannot be placed
+            raise ValueError(f"page {number}: OCR table {i} has no bounding box")
         blocks.append((grid.bbox[1], text_block("", grid.bbox, BlockType.TABLE, block_id=i)))
     blocks.sort(key=lambda it: it[0])
     diag.n_lines, diag.n_tables = len(lines), len(grids)
@@ -152,7 +165,7 @@ def ocr_page(
     return page, diag
 
 
-def _text_runs_horizontally(engine: OnnxPpOcr, grey: np.ndarray) -> bool | None:
+def _text_runs_horizontally(engine: OcrEngine, grey: np.ndarray) -> bool | None:
     """Wide detector boxes outnumber tall ones on an upright (or upside-down) page; on a page
     turned by 90° it is the other way round. Square boxes (single digits) say nothing."""
     boxes = [b for b, _ in engine.detect(grey, max_side=ORIENTATION_DET_SIDE)]
@@ -164,7 +177,7 @@ def _text_runs_horizontally(engine: OnnxPpOcr, grey: np.ndarray) -> bool | None:
 
 
 def _detect_outside(
-    engine: OnnxPpOcr, grey: np.ndarray, tables: list[ImageTable], ink: np.ndarray
+    engine: OcrEngine, grey: np.ndarray, tables: list[ImageTable], ink: np.ndarray
 ) -> list[PixelBox]:
     """Text lines outside the tables. The detector costs in proportion to the area it reads, so
     it reads only the bands of the page that hold ink outside the tables, at the page's scale."""
@@ -231,7 +244,7 @@ def _cell_rows(clean: np.ndarray, bbox: PixelBox) -> list[PixelBox]:
 
 
 def _recognize_crops(
-    engine: OnnxPpOcr, grey: np.ndarray, crops: list[_Crop], known: dict[PixelBox, Recognition]
+    engine: OcrEngine, grey: np.ndarray, crops: list[_Crop], known: dict[PixelBox, Recognition]
 ) -> list[Recognition]:
     """One batched recognition of every crop of the page, except those already read."""
     todo = [c for c in crops if c.box not in known]
@@ -242,7 +255,7 @@ def _recognize_crops(
 
 
 def _upside_down(
-    engine: OnnxPpOcr,
+    engine: OcrEngine,
     grey: np.ndarray,
     boxes: list[PixelBox],
     ink: np.ndarray,
@@ -276,7 +289,7 @@ def _grid(
     table: ImageTable,
     ti: int,
     cell_lines: dict[tuple[int, int], list[tuple[str, float, object]]],
-    engine: OnnxPpOcr,
+    engine: OcrEngine,
     number: int,
     pt: float,
 ) -> TableGrid:
@@ -336,11 +349,11 @@ def _grid(
     )
 
 
-def _layout_regions(grey: np.ndarray) -> lp.Layout:
+def _layout_regions(grey: np.ndarray, enabled: bool = True) -> lp.Layout:
     """CDLA layout regions of the page (pixels), or none when the model is switched off."""
-    from gongkai.pipeline.ocr.layout_model import get_layout_model, layout_model_enabled
+    from gongkai.pipeline.ocr.layout_model import get_layout_model
 
-    if not layout_model_enabled():
+    if not enabled:
         return lp.Layout([])
     return get_layout_model().predict(grey)
 
@@ -385,7 +398,11 @@ SECOND_OPINION_BELOW = 0.95
 
 
 def _second_opinion(
-    grids: list[TableGrid], crops: list[_Crop], grey: np.ndarray, first: str
+    grids: list[TableGrid],
+    crops: list[_Crop],
+    grey: np.ndarray,
+    first: str,
+    choice: SecondEngineChoice = "auto",
 ) -> tuple[int, int]:
     """A second engine (PP-OCRv4 beside PP-OCRv6) reads the doubtful numeric cells again.
     Agreement raises a cell's confidence (to the geometric mean of the two readers' confidences),
@@ -401,7 +418,7 @@ def _second_opinion(
                 doubtful.append((cell, boxes[(ti, ci)]))
     if not doubtful:
         return 0, 0
-    other = second_engine(first)
+    other = second_engine(first, choice)
     if other is None:
         return 0, 0
     agreed = 0
@@ -414,13 +431,11 @@ def _second_opinion(
         p1 = cell.confidence
         if text2 == cell.text:
             agreed += 1
-            # Not 1 - (1-p1)(1-p2): both read the same blurred pixels, and on heavy blur they
-            # agree on the same wrong digit. The geometric mean raises a cell only part of the way.
-            cell.confidence = round(max(p1, math.sqrt(p1 * p2)), 4)
+            cell.confidence = second_opinion_agreed(p1, p2)
         else:
-            cell.confidence = round(p1 * (1.0 - p2), 4)
+            cell.confidence = second_opinion_disagreed(p1, p2)
             if text2 not in (t for t, _ in cell.candidates):
-                cell.candidates = [*cell.candidates, (text2, p2 * (1.0 - p1))]
+                cell.candidates = [*cell.candidates, (text2, second_opinion_candidate(p1, p2))]
     return len(doubtful), agreed
 
 

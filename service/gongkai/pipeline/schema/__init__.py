@@ -133,7 +133,11 @@ def _labels(items: list[dict[str, Any]] | None) -> tuple[Label, ...]:
 def _read(name: str) -> dict[str, Any]:
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    assert isinstance(data, dict), name
+    if not isinstance(data, dict):
+        # A schema authoring error: name the file so the fix is obvious.
+        raise ValueError(
+            f"schema file {__package__}/{name} must hold a YAML mapping, not {type(data).__name__}"
+        )
     return data
 
 

@@ -18,7 +18,7 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -372,8 +372,3 @@ def multipage_tiff(pdf: bytes, options: Sequence[ScanOptions] | ScanOptions, see
         dpi=(dpi, dpi),
     )
     return buf.getvalue()
-
-
-def with_seal_text(options: Sequence[ScanOptions], text: str) -> list[ScanOptions]:
-    """The same options with the seal naming `text` (the report's agency)."""
-    return [replace(o, seal_text=text) for o in options]

@@ -18,8 +18,6 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -35,6 +33,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from gongkai.devtools.corpora.synthetic import fonts
 from gongkai.devtools.corpora.synthetic.fonts import register_reportlab
 from gongkai.devtools.corpora.synthetic.layout import (
     Grid,
@@ -46,8 +45,8 @@ from gongkai.devtools.corpora.synthetic.layout import (
 )
 from gongkai.devtools.corpora.synthetic.spec import RenderOptions, ReportSpec
 
-FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-FONT = "WQYMicroHei"
+# The default face: WenQuanYi Micro Hei, from Debian or from the corpus extra's font wheel (fonts.py).
+FONT = fonts.FALLBACK.name
 
 PAGE_W, PAGE_H = A4
 MARGIN_LEFT, MARGIN_RIGHT = 2.8 * cm, 2.6 * cm
@@ -61,8 +60,7 @@ LAND_FRAME_W = LAND_W - MARGIN_LEFT - MARGIN_RIGHT
 @cache
 def _register_font() -> str:
     # Noto CJK is CFF-based and unusable in reportlab; WenQuanYi Micro Hei is TrueType.
-    pdfmetrics.registerFont(TTFont(FONT, FONT_PATH, subfontIndex=0))
-    return FONT
+    return fonts.register_reportlab(None)
 
 
 class _Styles:
