@@ -17,12 +17,14 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# The package is service/gongkai; corpora/ holds data for developers and is not needed at run time.
 COPY service ./service
-COPY corpora ./corpora
 COPY models ./models
 RUN pip install ".[service,ocr,nlp]" \
     # Fail the build, not the first request, if the pipeline or the service cannot import.
-    && python -c "import gongkai.pipeline.extract, gongkai.server.api, gongkai.server.jobs.celery_app"
+    && python -c "import gongkai.pipeline.extract, gongkai.server.api.app, gongkai.server.jobs.celery_app" \
+    # …and that only `gongkai` was installed: the old top-level names must not import.
+    && cd / && ! python -c "import service" 2>/dev/null && ! python -c "import corpora" 2>/dev/null
 
 RUN useradd --create-home --uid 10001 gongkai \
     && mkdir -p /data \
