@@ -8,6 +8,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -383,3 +384,49 @@ def test_html_has_no_page_images_and_ops_endpoints(svc: Service) -> None:
     assert 'gongkai_uploads_total{outcome="accepted"}' in metrics.text
     assert svc.client.get("/docs").status_code == 200
     assert "/v1/documents/{document_id}/cells/{cell_id}" in svc.client.get("/openapi.json").json()["paths"]
+
+
+def test_corrected_values_are_stored_exactly_or_refused(svc: Service) -> None:
+    doc_id = svc.upload(synthetic_pdf()).json()["id"]
+    assert svc.wait(doc_id)["status"] == "done"
+    base = f"/v1/documents/{doc_id}"
+    fees, count = f"{base}/cells/active.fees.amount", f"{base}/cells/requests.new.total"
+
+    def patch(path: str, body: str) -> Any:
+        headers = {**svc.h("reviewer"), "Content-Type": "application/json"}
+        return svc.client.patch(path, content=body, headers=headers)
+
+    # A float's repr (5e-05) was read as 5 with the note "e-05"; JSON numbers are numbers.
+    for path, body in [
+        (fees, '{"value": 0.00005}'),
+        (count, '{"value": 0.00001}'),
+        (count, '{"value": 2e-7}'),
+        (count, '{"value": Infinity}'),
+        (count, '{"value": NaN}'),
+        (count, '{"value": 1e400}'),
+        (count, '{"value": 1' + "0" * 400 + "}"),
+        (fees, '{"value": 1e30}'),
+        (count, '{"value": true}'),
+        (fees, '{"value": false}'),
+    ]:
+        r = patch(path, body)
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["error"]["code"] in ("bad_value", "invalid_request")
+    ok = patch(fees, '{"value": 0.0005}')
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["cell"]["value"] == 0.0005 and ok.json()["cell"]["raw"] == "0.0005"
+    exp = patch(count, '{"value": "1e5"}')
+    assert exp.status_code == 200 and exp.json()["cell"]["value"] == 100000
+    served = svc.client.get(f"{base}/result", headers=svc.h("uploader")).json()["cells"]
+    assert served["active.fees.amount"]["value"] == 0.0005 and served["requests.new.total"]["value"] == 100000
+
+    flag = svc.client.patch(f"{base}/paragraphs/1", json={"clear_label": "yes"}, headers=svc.h("reviewer"))
+    assert flag.status_code == 422
+
+    # The same value again changes nothing: 200 with the correction in effect, no new history row.
+    again = patch(count, '{"value": 100000, "reason": "again"}')
+    assert again.status_code == 200, again.text
+    assert again.json()["correction"]["id"] == exp.json()["correction"]["id"]
+    assert again.json()["changed_checks"] == []
+    hist = svc.client.get(f"{base}/history", headers=svc.h("uploader")).json()["corrections"]
+    assert len(hist) == 2

@@ -73,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    while not stopped and pool.alive():
+    # The pool's supervisor restarts dead workers, so a moment with none alive is no reason to exit.
+    while not stopped:
         time.sleep(0.5)
     pool.stop()
     return 0

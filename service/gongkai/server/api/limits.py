@@ -111,12 +111,22 @@ def _image_frames(data: bytes, settings: Settings) -> int:
     return frames
 
 
+_MAX_NAME = 200
+_MAX_EXTENSION = 16  # ".docx", ".html"; a longer tail after the last dot is part of the name
+
+
 def safe_filename(name: str | None) -> str:
     """A display name only: the last path component, no control characters, at most 200 characters.
-    Files are stored under their sha256, so a name can never become a path."""
+    Files are stored under their sha256, so a name can never become a path. A long name loses the end
+    of its stem, not its extension, which exports and downloads show the type by."""
     if not name:
         return "document"
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = "".join(ch for ch in base if ch.isprintable() and ch not in "\x00")
     base = base.strip().lstrip(".") or "document"
-    return base[:200]
+    if len(base) <= _MAX_NAME:
+        return base
+    stem, dot, ext = base.rpartition(".")
+    if dot and stem and len(dot + ext) <= _MAX_EXTENSION:
+        return stem[: _MAX_NAME - len(dot + ext)] + dot + ext
+    return base[:_MAX_NAME]

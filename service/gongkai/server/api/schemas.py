@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 DocStatus = Literal["queued", "processing", "done", "failed"]
 STAGE_PROGRESS = {
@@ -80,9 +80,13 @@ class DocumentPage(BaseModel):
 
 class CellCorrection(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    value: int | float | str | None = Field(
-        description="The number as it should read; a string is parsed like a printed cell (e.g. '1,234'); "
-        "null means printed blank."
+    # Strict: JSON true/false is refused rather than read as 1/0, and a number stays the number sent.
+    value: StrictInt | StrictFloat | StrictStr | None = Field(
+        description="The number as it should read; a string is parsed like a printed cell (e.g. '1,234') "
+        "or as a number in exponent form ('1e5'); null means printed blank. Counts are whole numbers "
+        "in [0, 10^12); amounts (万元) are in [0, 10^12) with at most 4 decimals (fewer above "
+        "5.5×10^11, where a JSON float cannot carry all 4). A value that cannot be stored exactly "
+        "is refused (422), never rounded.",
     )
     reason: str = Field("", max_length=2000)
 
@@ -91,7 +95,7 @@ class ParagraphCorrection(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str | None = Field(None, max_length=100_000)
     label: Literal["overview", "problems", "improvements", "other_matters"] | None = None
-    clear_label: bool = Field(False, description="Set the label to null")
+    clear_label: bool = Field(False, strict=True, description="Set the label to null (a JSON boolean)")
     reason: str = Field("", max_length=2000)
 
 
@@ -154,3 +158,6 @@ class Health(BaseModel):
     database: str
     jobs: str
     version: str
+    # The local pool only (None otherwise): fewer alive than configured answers 503 "degraded".
+    workers_alive: int | None = None
+    workers_configured: int | None = None

@@ -13,10 +13,12 @@ import contextlib
 import logging
 import multiprocessing as mp
 import threading
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from gongkai.server.jobs.locks import PDFIUM_LOCK
-from gongkai.server.jobs.runner import Outcome, run_next, worker_name
+from gongkai.server.jobs.runner import Outcome, recover_dead_worker, run_next, worker_name
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.files import LocalFileStore
@@ -79,13 +81,44 @@ def _process_main(settings: Settings, index: int, stop: Any, wake: Any) -> None:
 
 
 class LocalPool:
-    def __init__(self, settings: Settings) -> None:
+    """N workers and a supervisor thread that restarts any that die (kill -9, the OOM killer).
+
+    A dead worker's slot is restarted after a back-off that doubles per slot (first_delay up to
+    max_delay) and resets once a worker has stayed up for stable_seconds, so a worker that dies at
+    once on every start cannot make the supervisor spin. The job a dead worker held is handed on at
+    once (``recover_dead_worker``) instead of waiting for its lease to run out.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database | None = None,
+        *,
+        target: Callable[..., None] | None = None,
+        check_seconds: float = 0.5,
+        first_delay: float = 0.5,
+        max_delay: float = 5.0,
+        stable_seconds: float = 10.0,
+    ) -> None:
         self.n = max(0, settings.workers)
         # N jobs at once, each OCR'ing with a pool of one process per core, would oversubscribe the
         # cores N times over: each job reads its pages with one process and one thread instead
         # (unless GONGKAI_OCR_WORKERS / GONGKAI_OCR_THREADS say otherwise).
         self.settings = settings.with_overrides(pipeline=settings.pipeline.sharing_cores(self.n))
-        self._workers: list[Any] = []
+        self._db, self._own_db = db, db is None
+        # target: what a worker process runs (a module-level function, as spawn pickles it by name).
+        self._target = target or _process_main
+        self.check_seconds, self.first_delay, self.max_delay = check_seconds, first_delay, max_delay
+        self.stable_seconds = stable_seconds
+        self._workers: list[Any] = []  # one per slot; None while a dead worker's slot waits to restart
+        self._names: list[str] = []  # the lease owner name of each slot's current worker
+        self._started: list[float] = []
+        self._delay: list[float] = []
+        self._restart_at: list[float] = []
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._halt = threading.Event()
+        self._supervisor: threading.Thread | None = None
         if settings.pool == "process":
             ctx = mp.get_context("spawn")  # no fork of a process that already runs threads
             self._stop: Any = ctx.Event()
@@ -96,39 +129,122 @@ class LocalPool:
             self._wake = threading.Semaphore(0)
             self._ctx = None
 
-    def start(self) -> None:
-        for i in range(self.n):
-            if self._ctx is not None:
-                # daemon=False: daemonic processes may not start children, and OCR runs a process pool.
-                w = self._ctx.Process(
-                    target=_process_main, args=(self.settings, i, self._stop, self._wake), daemon=False
-                )
-            else:
-                w = threading.Thread(
-                    target=worker_loop,
-                    args=(self.settings, worker_name("thread", i), self._stop, self._wake, PDFIUM_LOCK),
-                    daemon=True,
-                )
+    def _spawn(self, i: int) -> tuple[Any, str]:
+        if self._ctx is not None:
+            # daemon=False: daemonic processes may not start children, and OCR runs a process pool.
+            w = self._ctx.Process(
+                target=self._target, args=(self.settings, i, self._stop, self._wake), daemon=False
+            )
             w.start()
-            self._workers.append(w)
+            return w, worker_name("local", i, pid=w.pid)
+        name = worker_name("thread", i)
+        w = threading.Thread(
+            target=worker_loop, args=(self.settings, name, self._stop, self._wake, PDFIUM_LOCK), daemon=True
+        )
+        w.start()
+        return w, name
+
+    def start(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for i in range(self.n):
+                w, name = self._spawn(i)
+                self._workers.append(w)
+                self._names.append(name)
+                self._started.append(now)
+                self._delay.append(self.first_delay)
+                self._restart_at.append(0.0)
+        self._halt.clear()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True, name="pool-supervisor")
+        self._supervisor.start()
+
+    def _supervise(self) -> None:
+        while not self._halt.wait(self.check_seconds):
+            try:
+                self.check()
+            except Exception:  # e.g. the database is down while handing on a job; try again next tick
+                log.exception("pool supervisor check failed")
+
+    def check(self) -> None:
+        """One supervisor pass: note dead workers, hand on their jobs, restart slots after their back-off."""
+        now = time.monotonic()
+        for i in range(len(self._workers)):
+            w = self._workers[i]
+            if w is not None and w.is_alive():
+                if now - self._started[i] >= self.stable_seconds:
+                    self._delay[i] = self.first_delay
+                continue
+            if w is not None:
+                name = self._names[i]
+                log.warning(
+                    "worker %s died (exit code %s); restarting in %.1f s",
+                    name,
+                    getattr(w, "exitcode", None),
+                    self._delay[i],
+                )
+                with self._lock:
+                    self._workers[i] = None
+                self._restart_at[i] = now + self._delay[i]
+                self._delay[i] = min(self.max_delay, self._delay[i] * 2)
+                try:
+                    handed_on = recover_dead_worker(self._database(), name)
+                except Exception:  # the database may be down: the lease then expires as before
+                    log.exception("could not hand on the jobs of dead worker %s", name)
+                    handed_on = []
+                if handed_on:
+                    log.warning("jobs %s of dead worker %s handed on", handed_on, name)
+                for _ in handed_on:
+                    self._wake.release()  # an idle worker takes it now, not at its next poll
+            if now >= self._restart_at[i] and not self._halt.is_set():
+                nw, name = self._spawn(i)
+                with self._lock:
+                    self._workers[i], self._names[i], self._started[i] = nw, name, time.monotonic()
+                    self.restarts += 1
+
+    def _database(self) -> Database:
+        if self._db is None:
+            self._db = Database(self.settings.database_url)
+        return self._db
 
     def notify(self, job_id: int) -> None:
         self._wake.release()
 
     def stop(self, timeout: float = 30.0) -> None:
+        # The supervisor first, so that it does not restart the workers being stopped.
+        self._halt.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout)
+            self._supervisor = None
         self._stop.set()
-        for _ in self._workers:
+        with self._lock:
+            workers = [w for w in self._workers if w is not None]
+            for slots in (self._workers, self._names, self._started, self._delay, self._restart_at):
+                slots.clear()
+        for _ in workers:
             self._wake.release()
-        for w in self._workers:
+        for w in workers:
             w.join(timeout)
             if self._ctx is not None and w.is_alive():
                 # A job still running keeps its lease until it expires; then another worker re-runs it.
                 w.terminate()
                 w.join(5)
-        self._workers.clear()
+        if self._own_db and self._db is not None:
+            self._db.dispose()
+            self._db = None
 
     def alive(self) -> int:
-        return sum(1 for w in self._workers if w.is_alive())
+        with self._lock:
+            return sum(1 for w in self._workers if w is not None and w.is_alive())
+
+    def configured(self) -> int:
+        """The workers this pool runs: N once started, 0 before start and after stop."""
+        with self._lock:
+            return len(self._names)
+
+    def pids(self) -> list[int | None]:
+        """Each slot's worker process id (None for threads and for a slot waiting to restart)."""
+        with self._lock:
+            return [getattr(w, "pid", None) if w is not None else None for w in self._workers]
 
 
 class CeleryDispatcher:
@@ -175,4 +291,4 @@ def make_dispatcher(settings: Settings, db: Database) -> Dispatcher:
         return CeleryDispatcher(settings, db)
     if settings.workers <= 0:
         return NoWorkers()
-    return LocalPool(settings)
+    return LocalPool(settings, db)

@@ -37,8 +37,9 @@ class Outcome(StrEnum):
     LOST_LEASE = "lost_lease"
 
 
-def worker_name(kind: str, index: int | str = 0) -> str:
-    return f"{kind}:{socket.gethostname()}:{os.getpid()}:{index}"
+def worker_name(kind: str, index: int | str = 0, pid: int | None = None) -> str:
+    # pid: the pool names a child process from outside, to find the leases it held when it died.
+    return f"{kind}:{socket.gethostname()}:{pid or os.getpid()}:{index}"
 
 
 class _Heartbeat(threading.Thread):
@@ -189,6 +190,33 @@ def _finish_failure(
         job.not_before = utcnow() + timedelta(seconds=min(60, 2**job.attempts))
         doc.status, doc.updated_at = "queued", utcnow()
         return Outcome.REQUEUED
+
+
+def recover_dead_worker(db: Database, owner: str) -> list[int]:
+    """Hand on the jobs of a worker known to be dead (killed, out of memory) now, not when the lease runs
+    out: each lease expires at once so the next worker claims it, counting an attempt as usual. A job
+    that has used all its attempts this way fails with ``worker_died``. Returns the jobs handed on."""
+    handed_on = []
+    with db.session() as s:
+        for job in repo.jobs_leased_by(s, owner):
+            doc = _document_or_fail(s, job)
+            if doc is None:
+                continue
+            if job.attempts >= job.max_attempts:
+                _fail_locked(
+                    job,
+                    doc,
+                    "worker_died",
+                    f"gave up after {job.attempts} attempts: the worker process running this job died "
+                    "each time (killed, or out of memory)",
+                )
+                continue
+            # The reason stays on the job while it waits; a later success clears it.
+            job.error_code = "worker_died"
+            job.error_message = f"the worker running attempt {job.attempts} died; running it again"
+            job.lease_expires_at = utcnow() - timedelta(seconds=1)
+            handed_on.append(job.id)
+    return handed_on
 
 
 def run_next(db: Database, store: LocalFileStore, settings: Settings, owner: str) -> Outcome:

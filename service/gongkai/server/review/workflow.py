@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from gongkai.pipeline.result import ExtractionResult
+from gongkai.pipeline.result import ExtractionResult, ParagraphOut
 from gongkai.server.review.corrections import CellChange, Correction, ParagraphChange, Target
 from gongkai.server.review.served import ServedResult, merge
 from gongkai.server.storage import repository as repo
@@ -59,8 +59,15 @@ def correct_cell(
     reason: str,
     key_id: str,
 ) -> tuple[CorrectionRow, ServedResult]:
-    """Store a cell correction; the new served result (identities re-checked) comes back with it."""
+    """Store a cell correction; the new served result (identities re-checked) comes back with it.
+
+    A correction that changes nothing — the value (blank, note) a person already set — is not
+    recorded: the correction in effect and the served result as it is come back instead.
+    """
     old = CellChange.of(before.result.cells[cell_id])
+    mark = before.cell_marks.get(cell_id)
+    if mark is not None and (old.value, old.blank, old.note) == (new.value, new.blank, new.note):
+        return _in_effect(s, mark.correction_id), before
     return _record(s, doc, "cell", cell_id, old.as_json(), new.as_json(), reason, key_id)
 
 
@@ -74,9 +81,31 @@ def correct_paragraph(
     reason: str,
     key_id: str,
 ) -> tuple[CorrectionRow, ServedResult]:
-    """Store a correction of paragraph n (1-based, reading order) and return the new served result."""
-    old = change.replaced_in(before.paragraphs()[n - 1])
+    """Store a correction of paragraph n (1-based, reading order) and return the new served result.
+
+    As for cells, a change to what a person already set (same text, same confirmed label) is not
+    recorded; the correction in effect comes back with the served result as it is.
+    """
+    current = before.paragraphs()[n - 1]
+    mark = before.paragraph_marks.get(n)
+    if mark is not None and _unchanged(current, change):
+        return _in_effect(s, mark.correction_id), before
+    old = change.replaced_in(current)
     return _record(s, doc, "paragraph", str(n), old.as_json(), change.as_json(), reason, key_id)
+
+
+def _unchanged(current: ParagraphOut, change: ParagraphChange) -> bool:
+    if change.sets_text and change.text != current.text:
+        return False
+    # A label a person set has confidence 1.0; sending the machine's label again confirms it.
+    return not change.sets_label or (change.label == current.label and current.confidence == 1.0)
+
+
+def _in_effect(s: Session, correction_id: int) -> CorrectionRow:
+    row = s.get(CorrectionRow, correction_id)
+    if row is None:  # the marks come from these rows, read in this session
+        raise RuntimeError(f"correction {correction_id} is not stored")
+    return row
 
 
 def _record(

@@ -66,10 +66,42 @@ def list_keys(s: Session) -> list[ApiKey]:
     return list(s.scalars(select(ApiKey).order_by(ApiKey.created_at)))
 
 
-def revoke_key(s: Session, key_id: str, by: str | None) -> ApiKey | None:
+class LastAdminError(Exception):
+    """Revoking this key would leave no active admin key, and so no way to manage keys over the API."""
+
+
+def _active_admins() -> Any:
+    return and_(ApiKey.role == "admin", ApiKey.revoked_at.is_(None))
+
+
+def revoke_key(s: Session, key_id: str, by: str | None, *, keep_an_admin: bool = False) -> ApiKey | None:
+    """Revoke a key (None when there is no such key). With ``keep_an_admin`` (the API), refuse with
+    LastAdminError to revoke the last active admin key; the CLI, run by whoever holds the database,
+    may still do it and can always create a new admin."""
     row = s.get(ApiKey, key_id)
     if row is None:
         return None
+    if keep_an_admin and row.role == "admin" and row.revoked_at is None:
+        # Lock the active admin rows (PostgreSQL), so two admins revoking each other cannot both pass
+        # the count; SQLite serializes the writes that follow anyway.
+        admins = list(s.scalars(select(ApiKey.id).where(_active_admins()).with_for_update()))
+        if len(admins) <= 1:
+            raise LastAdminError(f"key {key_id} is the last active admin key; create another admin first")
+        # The count again inside the UPDATE: on SQLite it runs under the write lock, so it is current.
+        others = select(func.count()).select_from(ApiKey).where(_active_admins(), ApiKey.id != key_id)
+        res = s.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key_id, ApiKey.revoked_at.is_(None), others.scalar_subquery() > 0)
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        s.refresh(row)
+        if not res.rowcount:  # type: ignore[attr-defined]
+            if row.revoked_at is None:
+                raise LastAdminError(f"key {key_id} is the last active admin key; create another admin first")
+            return row  # revoked meanwhile by someone else
+        log_event(s, by, "key.revoke", None, {"key": key_id})
+        return row
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         log_event(s, by, "key.revoke", None, {"key": key_id})
@@ -290,6 +322,12 @@ def renew_lease(s: Session, job_id: int, owner: str, lease_seconds: int, stage: 
     return bool(res.rowcount)  # type: ignore[attr-defined]
 
 
+def jobs_leased_by(s: Session, owner: str) -> list[JobRow]:
+    """The running jobs whose lease this owner holds (a dead worker's, to hand on at once)."""
+    q = select(JobRow).where(JobRow.status == "running", JobRow.lease_owner == owner).order_by(JobRow.id)
+    return list(s.scalars(q))
+
+
 def owns(s: Session, job_id: int, owner: str) -> JobRow | None:
     job = s.get(JobRow, job_id)
     if job is None or job.status != "running" or job.lease_owner != owner:
@@ -297,12 +335,24 @@ def owns(s: Session, job_id: int, owner: str) -> JobRow | None:
     return job
 
 
-def retry_document(s: Session, doc: DocumentRow, key_id: str, max_attempts: int) -> JobRow:
+RETRYABLE_STATUSES = ("failed",)
+
+
+def retry_document(s: Session, doc: DocumentRow, key_id: str, max_attempts: int) -> JobRow | None:
+    """Queue a failed document again, or None when it is no longer retryable.
+
+    One conditional UPDATE decides: of concurrent retries only the one whose UPDATE hit the row makes a
+    job (PostgreSQL re-checks the WHERE after the winner commits; SQLite runs one writer at a time)."""
+    res = s.execute(
+        update(DocumentRow)
+        .where(DocumentRow.id == doc.id, DocumentRow.status.in_(RETRYABLE_STATUSES))
+        .values(status="queued", error_code=None, error_message=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    s.refresh(doc)  # the row as the UPDATE left it (or as the winner did)
+    if not res.rowcount:  # type: ignore[attr-defined]
+        return None
     job = _new_job(s, doc.id, key_id, max_attempts)
-    doc.status = "queued"
-    doc.error_code = None
-    doc.error_message = None
-    doc.updated_at = utcnow()
     log_event(s, key_id, "document.retry", doc.id, {"job": job.id})
     return job
 

@@ -227,6 +227,10 @@ def retry(
                 409, "not_failed", f"the document is {doc.status}; only failed documents are retried"
             )
         job = repo.retry_document(s, doc, caller.key_id, settings.max_attempts)
+        if job is None:  # a concurrent retry won, or the document changed since it was read
+            raise ApiError(
+                409, "not_failed", f"the document is {doc.status}; only failed documents are retried"
+            )
         body = document_out(doc, job)
     dispatcher.notify(body["job"]["id"])
     return body

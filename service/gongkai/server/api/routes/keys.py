@@ -42,14 +42,22 @@ def list_keys(caller: Admin, db: DbDep) -> Any:
         return [_key_out(k) for k in repo.list_keys(s)]
 
 
-@router.delete("/v1/keys/{key_id}", response_model=schemas.KeyOut, responses=ERRORS, tags=["keys"])
+@router.delete(
+    "/v1/keys/{key_id}",
+    response_model=schemas.KeyOut,
+    responses={409: {"model": schemas.ErrorBody, "description": "The last active admin key"}, **ERRORS},
+    tags=["keys"],
+)
 def revoke_key(
     caller: Admin,
     db: DbDep,
     key_id: str = PathParam(pattern=r"^[0-9a-f]{12}$"),
 ) -> Any:
     with db.session() as s:
-        row = repo.revoke_key(s, key_id, caller.key_id)
+        try:
+            row = repo.revoke_key(s, key_id, caller.key_id, keep_an_admin=True)
+        except repo.LastAdminError as exc:
+            raise ApiError(409, "last_admin", str(exc)) from exc
         if row is None:
             raise ApiError(404, "not_found", f"no key {key_id}")
         return _key_out(row)

@@ -23,12 +23,23 @@ def healthz(response: Response, db: DbDep, dispatcher: DispatcherDep) -> Any:
         database = f"ok ({db.backend})"
     except Exception as exc:
         database = f"unreachable: {type(exc).__name__}"
-    alive = getattr(dispatcher, "alive", None)
-    jobs = type(dispatcher).__name__ + (f" ({alive()} workers alive)" if callable(alive) else "")
-    ok = database.startswith("ok")
+    alive_fn, configured_fn = getattr(dispatcher, "alive", None), getattr(dispatcher, "configured", None)
+    alive = alive_fn() if callable(alive_fn) else None
+    configured = configured_fn() if callable(configured_fn) else None
+    jobs = type(dispatcher).__name__ + (f" ({alive} workers alive)" if alive is not None else "")
+    if alive is not None and configured is not None:
+        jobs = f"{type(dispatcher).__name__} ({alive} of {configured} workers alive)"
+    # Workers down (killed, out of memory) mean uploads would wait: say so while the pool restarts them.
+    ok = database.startswith("ok") and (alive is None or configured is None or alive >= configured)
     response.status_code = 200 if ok else 503
-    status = "ok" if ok else "degraded"
-    return {"status": status, "database": database, "jobs": jobs, "version": package_version()}
+    return {
+        "status": "ok" if ok else "degraded",
+        "database": database,
+        "jobs": jobs,
+        "version": package_version(),
+        "workers_alive": alive,
+        "workers_configured": configured,
+    }
 
 
 @router.get(

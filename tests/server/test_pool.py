@@ -1,0 +1,192 @@
+"""The local process pool heals itself: killed workers come back, /healthz says "degraded" while they
+are down, and the job a killed worker was running is handed on at once, not after its lease."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("sqlalchemy", reason="the service extra is not installed")
+
+from fastapi.testclient import TestClient
+
+from gongkai.server.api.app import create_app
+from gongkai.server.jobs import pool as poollib
+from gongkai.server.jobs.pool import LocalPool
+from gongkai.server.storage.db import Database
+from gongkai.server.storage.models import JobRow
+from gongkai.settings import Settings
+from tests.server.api_support import Service, make_settings, seed_keys, synthetic_pdf
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+STALL_MARKER = "stalled-worker.pid"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gongkai.db'}"
+        return
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({exc})")
+    name = f"gongkai_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _stall_first_job_main(settings: Settings, index: int, stop: Any, wake: Any) -> None:
+    """A worker process whose first extraction (across the pool) stalls until it is killed.
+
+    The first worker to get there writes its pid to a marker file and sleeps; every later extraction,
+    in a restarted or another worker, runs normally. Module level, as spawn pickles it by name."""
+    import gongkai.pipeline.extract as extract
+
+    real = extract.extract_bytes
+
+    def stall_once(data: bytes, filename: str, **kw: Any) -> Any:
+        try:
+            fd = os.open(Path(settings.data_dir) / STALL_MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return real(data, filename, **kw)
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        time.sleep(120)  # the test kills this process long before; a bound if it does not
+        return real(data, filename, **kw)
+
+    extract.extract_bytes = stall_once  # type: ignore[assignment]
+    poollib._process_main(settings, index, stop, wake)
+
+
+def _until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _service(settings: Settings, pool: LocalPool) -> Iterator[Service]:
+    keys = seed_keys(settings)
+    with TestClient(create_app(settings, dispatcher=pool)) as client:
+        yield Service(client, settings, keys)
+
+
+def _settings(tmp_path: Path, database_url: str, **overrides: Any) -> Settings:
+    return make_settings(tmp_path, database_url=database_url, pool="process", workers=2, **overrides)
+
+
+def _kill_all(pool: LocalPool) -> list[int]:
+    pids = [p for p in pool.pids() if p is not None]
+    assert len(pids) == pool.n
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    return pids
+
+
+def test_killed_workers_are_restarted(tmp_path: Path, database_url: str) -> None:
+    settings = _settings(tmp_path, database_url)
+    pool = LocalPool(settings, first_delay=0.2, max_delay=1.0)
+    for svc in _service(settings, pool):
+        _until(lambda: pool.alive() == 2, 30, "both workers to start")
+        for round_ in range(2):  # twice: the back-off grows but stays bounded
+            old = _kill_all(pool)
+            _until(
+                lambda old=old: pool.alive() == 2 and not set(pool.pids()) & set(old),
+                30,
+                "workers to come back",
+            )
+            assert pool.restarts == 2 * (round_ + 1)
+        health = svc.client.get("/healthz")
+        assert health.status_code == 200, health.json()
+        assert health.json()["workers_alive"] == 2 and health.json()["workers_configured"] == 2
+        # The restarted workers still run jobs.
+        doc = svc.upload(synthetic_pdf()).json()
+        assert svc.wait(doc["id"])["status"] == "done"
+
+
+def test_healthz_is_degraded_while_workers_are_down(tmp_path: Path, database_url: str) -> None:
+    settings = _settings(tmp_path, database_url)
+    pool = LocalPool(settings, first_delay=3600)  # restarts held off: the dead stay dead
+    for svc in _service(settings, pool):
+        ok = svc.client.get("/healthz")
+        assert ok.status_code == 200 and ok.json()["status"] == "ok", ok.json()
+        _kill_all(pool)
+        down = _until(
+            # 503 from the first death on; wait until both deaths are seen.
+            lambda svc=svc: (r := svc.client.get("/healthz")).json()["workers_alive"] == 0 and r,
+            30,
+            "healthz to see both workers dead",
+        )
+        body = down.json()
+        assert down.status_code == 503 and body["status"] == "degraded" and body["database"].startswith("ok")
+        assert body["workers_alive"] == 0 and body["workers_configured"] == 2
+        assert body["jobs"] == "LocalPool (0 of 2 workers alive)"
+        # The supervisor has noticed both deaths and scheduled (not yet run) their restarts.
+        _until(lambda: pool.pids() == [None, None], 10, "the supervisor to notice")
+        assert pool.restarts == 0
+
+
+def _job(settings: Settings, job_id: int) -> JobRow:
+    db = Database(settings.database_url)
+    try:
+        with db.session() as s:
+            job = s.get(JobRow, job_id)
+            assert job is not None
+            return job
+    finally:
+        db.dispose()
+
+
+def _kill_stalled_worker(svc: Service, job_id: int) -> str:
+    """Wait for the stalled worker to hold the job, kill it, and return the dead worker's lease name."""
+    marker = Path(svc.settings.data_dir) / STALL_MARKER
+    _until(lambda: marker.exists() and marker.read_text(), 60, "a worker to stall in the job")
+    pid = int(marker.read_text())
+    owner = _until(lambda: _job(svc.settings, job_id).lease_owner, 10, "the job's lease")
+    assert owner.split(":")[2] == str(pid)
+    os.kill(pid, signal.SIGKILL)
+    return str(owner)
+
+
+def test_job_of_a_killed_worker_runs_again_at_once(tmp_path: Path, database_url: str) -> None:
+    # A lease far longer than the wait below: the job can only finish in time if it is handed on.
+    settings = _settings(tmp_path, database_url, lease_seconds=600, max_attempts=3)
+    pool = LocalPool(settings, target=_stall_first_job_main)
+    for svc in _service(settings, pool):
+        body = svc.upload(synthetic_pdf()).json()
+        _kill_stalled_worker(svc, body["job"]["id"])
+        doc = svc.wait(body["id"], timeout=90)
+        assert doc["status"] == "done", doc
+        job = _job(settings, body["job"]["id"])
+        assert job.status == "done" and job.attempts == 2 and job.error_code is None
+        assert job.lease_owner is None
+        _until(lambda: pool.alive() == 2, 30, "the killed worker to be restarted")
+
+
+def test_job_that_kills_its_worker_every_time_fails_with_reason(tmp_path: Path, database_url: str) -> None:
+    settings = _settings(tmp_path, database_url, lease_seconds=600, max_attempts=1)
+    pool = LocalPool(settings, target=_stall_first_job_main)
+    for svc in _service(settings, pool):
+        body = svc.upload(synthetic_pdf()).json()
+        _kill_stalled_worker(svc, body["job"]["id"])
+        doc = svc.wait(body["id"], timeout=30)
+        assert doc["status"] == "failed" and doc["error"]["code"] == "worker_died", doc
+        assert "died" in doc["error"]["message"] and doc["error"]["retryable"]
+        job = _job(settings, body["job"]["id"])
+        assert job.status == "failed" and job.attempts == 1 and job.error_code == "worker_died"
