@@ -131,25 +131,32 @@ def test_paragraph_correction_and_bad_values(svc: Service) -> None:
         and para["label"] == "overview"
         and "machine_text" in para["corrected"]
     )
+    # The document has a correction now: every further PATCH names the revision it was made against.
+    assert r.headers["ETag"] == f'"{r.json()["correction"]["id"]}"'
+    tag = {"If-Match": r.headers["ETag"]}
     nope = svc.client.patch(
-        f"{base}/paragraphs/100000", json={"label": "problems"}, headers=svc.h("reviewer")
+        f"{base}/paragraphs/100000", json={"label": "problems"}, headers={**svc.h("reviewer"), **tag}
     )
     assert nope.status_code == 404
-    empty = svc.client.patch(f"{base}/paragraphs/1", json={"reason": "nothing"}, headers=svc.h("reviewer"))
+    empty = svc.client.patch(
+        f"{base}/paragraphs/1", json={"reason": "nothing"}, headers={**svc.h("reviewer"), **tag}
+    )
     assert empty.status_code == 422
     bad = svc.client.patch(
-        f"{base}/cells/requests.new.total", json={"value": "十一"}, headers=svc.h("reviewer")
+        f"{base}/cells/requests.new.total", json={"value": "十一"}, headers={**svc.h("reviewer"), **tag}
     )
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_value"
-    neg = svc.client.patch(f"{base}/cells/requests.new.total", json={"value": -3}, headers=svc.h("reviewer"))
+    neg = svc.client.patch(
+        f"{base}/cells/requests.new.total", json={"value": -3}, headers={**svc.h("reviewer"), **tag}
+    )
     assert neg.status_code == 422
     unknown = svc.client.patch(
-        f"{base}/cells/requests.nothing.total", json={"value": 1}, headers=svc.h("reviewer")
+        f"{base}/cells/requests.nothing.total", json={"value": 1}, headers={**svc.h("reviewer"), **tag}
     )
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "no_such_cell"
     # A blank detail cell counts as 0 with a note, exactly as the pipeline evaluates it.
     blank = svc.client.patch(
-        f"{base}/cells/requests.new.commercial", json={"value": None}, headers=svc.h("reviewer")
+        f"{base}/cells/requests.new.commercial", json={"value": None}, headers={**svc.h("reviewer"), **tag}
     )
     assert blank.status_code == 200
     assert blank.json()["cell"]["blank"] is True and blank.json()["failing_checks"] == 0
@@ -392,9 +399,14 @@ def test_corrected_values_are_stored_exactly_or_refused(svc: Service) -> None:
     base = f"/v1/documents/{doc_id}"
     fees, count = f"{base}/cells/active.fees.amount", f"{base}/cells/requests.new.total"
 
+    etag: dict[str, str] = {}  # the revision each PATCH is made against, as a reviewer's client keeps it
+
     def patch(path: str, body: str) -> Any:
-        headers = {**svc.h("reviewer"), "Content-Type": "application/json"}
-        return svc.client.patch(path, content=body, headers=headers)
+        headers = {**svc.h("reviewer"), "Content-Type": "application/json", **etag}
+        r = svc.client.patch(path, content=body, headers=headers)
+        if "ETag" in r.headers:
+            etag["If-Match"] = r.headers["ETag"]
+        return r
 
     # A float's repr (5e-05) was read as 5 with the note "e-05"; JSON numbers are numbers.
     for path, body in [

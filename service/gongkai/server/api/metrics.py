@@ -13,6 +13,9 @@ from prometheus_client.registry import Collector
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
 
+# Where files are uploaded: a body refused there is an upload refused.
+UPLOAD_ROUTES = frozenset({("POST", "/v1/documents")})
+
 
 class _QueueCollector(Collector):
     def __init__(self, db: Database) -> None:
@@ -55,6 +58,13 @@ class Metrics:
             "gongkai_corrections", "Corrections by target", ["target"], registry=self.registry
         )
         self.registry.register(_QueueCollector(db))
+
+    def body_refused(self, scope: MutableMapping[str, Any]) -> None:
+        """A request body refused as too large before the route could count it (BodyLimit)."""
+        route = route_template(scope)
+        path = route if route != "unmatched" else str(scope.get("path", ""))
+        if (str(scope.get("method", "")), path) in UPLOAD_ROUTES:
+            self.uploads.labels("too_large").inc()
 
     def observe(self, method: str, route: str, status: int, started: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

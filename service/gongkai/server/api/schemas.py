@@ -22,6 +22,9 @@ STAGE_PROGRESS = {
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    request_id: str | None = Field(
+        default=None, description="the id of the request, as in X-Request-ID and the log"
+    )
 
 
 class ErrorBody(BaseModel):

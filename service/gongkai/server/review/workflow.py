@@ -49,6 +49,16 @@ def require_served_result(s: Session, document_id: str) -> ServedResult:
     return served
 
 
+def etag(s: Session, document_id: str) -> str:
+    """The document's revision as an HTTP entity tag: the id of its latest correction, quoted ("0"
+    while it has none). Any recorded correction makes a new one; one that changes nothing does not."""
+    return f'"{repo.latest_correction_id(s, document_id) or 0}"'
+
+
+def has_corrections(s: Session, document_id: str) -> bool:
+    return repo.latest_correction_id(s, document_id) is not None
+
+
 def correct_cell(
     s: Session,
     doc: DocumentRow,

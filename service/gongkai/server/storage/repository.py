@@ -270,6 +270,31 @@ def add_correction(
     return row
 
 
+def lock_document(s: Session, document_id: str) -> DocumentRow | None:
+    """The document, locked until the transaction ends (None when there is no such document).
+
+    Whoever reads and then writes a document's corrections takes this first, so the read is current
+    and no other writer commits in between: on PostgreSQL a row lock (``SELECT … FOR UPDATE``; the
+    statements after it, in READ COMMITTED, see what the previous holder committed); on SQLite a no-op
+    UPDATE as the transaction's first statement, which takes the database's one write lock (waiting
+    out the busy timeout) before anything is read."""
+    if s.get_bind().dialect.name == "sqlite":
+        s.execute(
+            update(DocumentRow)
+            .where(DocumentRow.id == document_id)
+            .values(updated_at=DocumentRow.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    q = select(DocumentRow).where(DocumentRow.id == document_id).with_for_update()
+    return s.scalars(q.execution_options(populate_existing=True)).first()
+
+
+def latest_correction_id(s: Session, document_id: str) -> int | None:
+    """The id of the document's latest correction (ids only grow), None without corrections."""
+    q = select(func.max(CorrectionRow.id)).where(CorrectionRow.document_id == document_id)
+    return s.scalar(q)
+
+
 def set_failing_checks(doc: DocumentRow, failing: int) -> None:
     doc.failing_checks = failing
     doc.updated_at = utcnow()

@@ -29,6 +29,7 @@ from gongkai.server.api.routes.common import (
     load_document,
     served_document,
 )
+from gongkai.server.review import workflow
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.files import LocalFileStore, SpoolTooLarge
@@ -238,13 +239,25 @@ def retry(
 
 @router.get(
     "/v1/documents/{document_id}/result",
-    responses=RESULT_RESPONSES,
+    responses={
+        200: {
+            "description": "The served result",
+            "headers": {
+                "ETag": {"description": "The document's revision, for If-Match", "schema": {"type": "string"}}
+            },
+        },
+        **RESULT_RESPONSES,
+    },
     tags=["results"],
     summary="The result contract, with corrections applied and marked (`corrected`)",
 )
-def get_result(caller: Uploader, db: DbDep, document_id: str = DOC_ID) -> dict[str, Any]:
+def get_result(caller: Uploader, db: DbDep, response: Response, document_id: str = DOC_ID) -> dict[str, Any]:
     with db.session() as s:
+        # The revision before the result: a correction committed in between makes the ETag stale (a
+        # later PATCH gets 412), never newer than what is served (which would let a lost update through).
+        etag = workflow.etag(s, document_id)
         _, served = served_document(s, document_id)
+    response.headers["ETag"] = etag
     return served.to_json()
 
 
