@@ -152,6 +152,8 @@ class Settings:
     max_compression_ratio: int = 200  # per DOCX part over 1 MiB uncompressed
     max_image_pixels: int = 80_000_000  # an A3 page at 600 dpi is ~70 MP
     page_render_dpi: int = 110
+    # At start-up, spool files and stored objects with no database row are deleted once this old.
+    orphan_grace_seconds: int = 3600
     auto_migrate: bool = True
     # How each job reads its document; extract_bytes gets it with max_bytes = max_upload_bytes.
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
@@ -174,6 +176,7 @@ class Settings:
             max_pages=_env_int("GONGKAI_MAX_PAGES", base.max_pages),
             max_uncompressed_bytes=_env_int("GONGKAI_MAX_UNCOMPRESSED_BYTES", base.max_uncompressed_bytes),
             max_image_pixels=_env_int("GONGKAI_MAX_IMAGE_PIXELS", base.max_image_pixels),
+            orphan_grace_seconds=_env_int("GONGKAI_ORPHAN_GRACE_SECONDS", base.orphan_grace_seconds),
             auto_migrate=_env_bool("GONGKAI_AUTO_MIGRATE", base.auto_migrate),
             pipeline=PipelineOptions(),
         )

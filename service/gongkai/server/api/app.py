@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
@@ -19,6 +20,7 @@ from gongkai.server.api.routes import ROUTERS
 from gongkai.server.api.version import package_version
 from gongkai.server.jobs.pool import Dispatcher, make_dispatcher
 from gongkai.server.storage import migrate
+from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.files import LocalFileStore
 from gongkai.settings import Settings
@@ -153,6 +155,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.auto_migrate:
             migrate.upgrade(db)
+        sweep_orphans(settings, db, app.state.store)
         if start_workers:
             app.state.dispatcher.start()
         try:
@@ -189,6 +192,23 @@ def create_app(
     # Added last = outermost: it also sees the 413s BodyLimit sends and the errors RequestContext answers.
     app.add_middleware(Measure, metrics=app.state.metrics)
     return app
+
+
+def sweep_orphans(settings: Settings, db: Database, store: LocalFileStore) -> list[Path]:
+    """Delete what a crash left behind: upload spool files, and stored objects no document references,
+    once older than ``settings.orphan_grace_seconds``. Never fatal: start-up goes on regardless."""
+    try:
+        with db.session() as s:
+            known = repo.referenced_shas(s)
+        removed = store.sweep_orphans(known, settings.orphan_grace_seconds)
+    except Exception:
+        log.exception("orphan sweep failed; start-up continues")
+        return []
+    for path in removed:
+        log.info("removed orphaned file %s", path)
+    if removed:
+        log.warning("removed %d orphaned file(s) left by an earlier crash", len(removed))
+    return removed
 
 
 DOCS_STATIC = "/docs-static"

@@ -48,6 +48,7 @@ def make_celery(settings: Settings) -> Celery:
         if outcome == Outcome.REQUEUED:
             # Retry after the backoff the runner recorded on the job row.
             self.apply_async(args=[job_id], countdown=min(60, 2 ** max(1, _attempts(db, int(job_id)))))
+            _mark_dispatched(db, int(job_id))
         return outcome.value
 
     return app
@@ -59,3 +60,11 @@ def _attempts(db: Any, job_id: int) -> int:
     with db.session() as s:
         job = s.get(JobRow, job_id)
         return job.attempts if job else 1
+
+
+def _mark_dispatched(db: Any, job_id: int) -> None:
+    """The retry is on the broker already: keep the sweeper from sending it again before its timeout."""
+    from gongkai.server.storage import repository as repo
+
+    with db.session() as s:
+        repo.mark_dispatched(s, [job_id])

@@ -247,13 +247,19 @@ class LocalPool:
             return [getattr(w, "pid", None) if w is not None else None for w in self._workers]
 
 
+# How long a job sent to the broker is left alone before the sweeper sends it again (a lost message).
+# Redelivery of a message a worker took and lost is Celery's (acks late); this is only the backstop.
+DISPATCH_TIMEOUT_SECONDS = 600.0
+
+
 class CeleryDispatcher:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, dispatch_timeout: float | None = None) -> None:
         from gongkai.server.jobs.celery_app import make_celery
 
         self.settings = settings
         self.db = db
         self.app = make_celery(settings)
+        self.dispatch_timeout = DISPATCH_TIMEOUT_SECONDS if dispatch_timeout is None else dispatch_timeout
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
 
@@ -261,18 +267,34 @@ class CeleryDispatcher:
         self._sweeper = threading.Thread(target=self._sweep_loop, daemon=True, name="celery-sweeper")
         self._sweeper.start()
 
-    def notify(self, job_id: int) -> None:
+    def _send(self, job_id: int) -> bool:
         try:
             self.app.send_task("gongkai.run_job", args=[job_id])
         except Exception:  # the row is durable: the sweeper sends it once the broker is back
             log.exception("could not send job %s to the broker", job_id)
+            return False
+        return True
+
+    def _mark(self, job_ids: list[int]) -> None:
+        if not job_ids:
+            return
+        try:
+            with self.db.session() as s:
+                repo.mark_dispatched(s, job_ids)
+        except Exception:  # at worst the sweeper sends these again
+            log.exception("could not record the dispatch of jobs %s", job_ids)
+
+    def notify(self, job_id: int) -> None:
+        if self._send(job_id):
+            self._mark([job_id])
 
     def sweep(self) -> int:
+        """Send the claimable jobs not sent within the dispatch timeout; returns how many were sent."""
         with self.db.session() as s:
-            ids = repo.claimable_job_ids(s, limit=100)
-        for job_id in ids:
-            self.notify(job_id)
-        return len(ids)
+            ids = repo.dispatchable_job_ids(s, self.dispatch_timeout, limit=100)
+        sent = [job_id for job_id in ids if self._send(job_id)]
+        self._mark(sent)
+        return len(sent)
 
     def _sweep_loop(self) -> None:
         interval = max(1.0, self.settings.lease_seconds / 2)

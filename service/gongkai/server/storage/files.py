@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -88,6 +89,10 @@ class LocalFileStore:
     def put_file(self, path: Path, sha256: str) -> bool:
         target = self.path_for(sha256)
         if target.exists():
+            # An object already here with no row yet (left by a crash): it is in use again, so
+            # refresh its mtime to keep the start-up orphan sweep's grace period away from it.
+            with contextlib.suppress(FileNotFoundError):
+                os.utime(target)
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
         # Same filesystem (tmp/ is inside the root), so the rename is atomic: readers see all or nothing.
@@ -117,3 +122,30 @@ class LocalFileStore:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.replace(tmp, target)
+
+    # Crash leftovers: spool files whose upload never finished, objects whose row was never written.
+    def sweep_orphans(self, known: set[str], older_than: float, now: float | None = None) -> list[Path]:
+        """Delete ``tmp/*.part`` files and objects whose sha256 is not in ``known``, when last modified
+        more than ``older_than`` seconds ago (younger ones may belong to an upload in flight in another
+        process). An object's derived page images go with it. Returns the paths removed."""
+        cutoff = (time.time() if now is None else now) - older_than
+        removed: list[Path] = []
+
+        def stale(p: Path) -> bool:
+            try:
+                return p.is_file() and p.stat().st_mtime < cutoff
+            except FileNotFoundError:
+                return False
+
+        for part in sorted(self.tmp.glob("*.part")):
+            if stale(part):
+                part.unlink(missing_ok=True)
+                removed.append(part)
+        for obj in sorted(self.objects.glob("??/??/*")):
+            if _SHA256.match(obj.name) and obj.name not in known and stale(obj):
+                obj.unlink(missing_ok=True)
+                removed.append(obj)
+                for derived in sorted((self.derived / obj.name[:2]).glob(f"{obj.name}-*")):
+                    derived.unlink(missing_ok=True)
+                    removed.append(derived)
+        return removed

@@ -95,6 +95,8 @@ class JobRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    # When the job id was last sent to the broker (Celery only): the sweeper re-sends only stale ones.
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class CorrectionRow(Base):

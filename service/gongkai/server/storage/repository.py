@@ -134,6 +134,11 @@ def find_by_sha(s: Session, sha256: str) -> DocumentRow | None:
     return s.scalars(select(DocumentRow).where(DocumentRow.sha256 == sha256)).first()
 
 
+def referenced_shas(s: Session) -> set[str]:
+    """The sha256 of every stored object a document row points at (documents.sha256 is the key)."""
+    return set(s.scalars(select(DocumentRow.sha256)))
+
+
 def create_document(
     s: Session,
     *,
@@ -313,6 +318,32 @@ def _claimable(now: datetime) -> Any:
 def claimable_job_ids(s: Session, limit: int = 5) -> list[int]:
     now = utcnow()
     return list(s.scalars(select(JobRow.id).where(_claimable(now)).order_by(JobRow.id).limit(limit)))
+
+
+def dispatchable_job_ids(s: Session, timeout_seconds: float, limit: int = 100) -> list[int]:
+    """Claimable jobs the broker should be told about: never sent, sent longer than ``timeout_seconds``
+    ago, or running under a lease that expired after their last send (a worker died holding them)."""
+    now = utcnow()
+    stale = now - timedelta(seconds=timeout_seconds)
+    due = or_(
+        JobRow.dispatched_at.is_(None),
+        JobRow.dispatched_at < stale,
+        and_(JobRow.status == "running", JobRow.dispatched_at < JobRow.lease_expires_at),
+    )
+    q = select(JobRow.id).where(_claimable(now), due).order_by(JobRow.id).limit(limit)
+    return list(s.scalars(q))
+
+
+def mark_dispatched(s: Session, job_ids: list[int], when: datetime | None = None) -> None:
+    """Record that these jobs were just sent to the broker."""
+    if not job_ids:
+        return
+    s.execute(
+        update(JobRow)
+        .where(JobRow.id.in_(job_ids))
+        .values(dispatched_at=when or utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def try_claim(s: Session, job_id: int, owner: str, lease_seconds: int) -> bool:
