@@ -184,8 +184,8 @@ def _upgrade_from_0001(db: Database) -> None:
             ),
             {"now": now},
         )
-    migrate.upgrade(db)
-    assert migrate.current_revision(db) == migrate.head_revision(db) == "0002"
+    migrate.upgrade(db, "0002")
+    assert migrate.current_revision(db) == "0002"
     assert "dispatched_at" in {c["name"] for c in inspect(db.engine).get_columns("jobs")}
     with db.session() as s:
         (job_id,) = repo.dispatchable_job_ids(s, TIMEOUT)  # the old row: never dispatched, so due

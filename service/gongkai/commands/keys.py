@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from gongkai.server.storage.keys import ROLES
+from gongkai.server.storage.keys import ROLES, SCOPES
 
 
 def register(sub: Any) -> None:
@@ -15,6 +15,12 @@ def register(sub: Any) -> None:
     c = ks.add_parser("create", help="create a key and print it once")
     c.add_argument("--role", choices=ROLES, required=True)
     c.add_argument("--name", default="", help="who or what the key is for")
+    c.add_argument(
+        "--scope",
+        choices=SCOPES,
+        default=None,
+        help="documents an uploader key sees: own (default for uploaders) or all; others see all",
+    )
     c.set_defaults(func=create)
     ls = ks.add_parser("list", help="list keys (never their secrets)")
     ls.set_defaults(func=list_keys)
@@ -40,9 +46,9 @@ def create(args: argparse.Namespace) -> int:
 
     db = _db()
     with db.session() as s:
-        row, plaintext = repo.create_key(s, args.role, args.name)
-        key_id = row.id
-    sys.stderr.write(f"created {args.role} key {key_id}; it is shown once, store it now:\n")
+        row, plaintext = repo.create_key(s, args.role, args.name, scope=args.scope)
+        key_id, scope = row.id, row.scope
+    sys.stderr.write(f"created {args.role} key {key_id} (scope {scope}); it is shown once, store it now:\n")
     sys.stdout.write(plaintext + "\n")
     return 0
 
@@ -53,7 +59,7 @@ def list_keys(args: argparse.Namespace) -> int:
     with _db().session() as s:
         for k in repo.list_keys(s):
             state = f"revoked {k.revoked_at:%Y-%m-%d}" if k.revoked_at else "active"
-            sys.stdout.write(f"{k.id}\t{k.role}\t{state}\t{k.name}\n")
+            sys.stdout.write(f"{k.id}\t{k.role}\t{k.scope}\t{state}\t{k.name}\n")
     return 0
 
 

@@ -22,6 +22,12 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API k
 class Caller:
     key_id: str
     role: str
+    scope: str = "own"
+
+    @property
+    def sees_all(self) -> bool:
+        """Reviewers and admins see every document; an uploader only with scope "all"."""
+        return role_allows(self.role, "reviewer") or self.scope == "all"
 
 
 def _authenticate(
@@ -38,7 +44,7 @@ def _authenticate(
         key = repo.verify_key(s, plaintext)
         if key is None:
             raise ApiError(401, "unauthenticated", "the API key is not valid or was revoked")
-        return Caller(key.id, key.role)
+        return Caller(key.id, key.role, key.scope)
 
 
 def require(role: Role) -> Callable[..., Caller]:

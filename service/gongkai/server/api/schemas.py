@@ -141,12 +141,18 @@ class KeyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["uploader", "reviewer", "admin"]
     name: str = Field("", max_length=200)
+    scope: Literal["own", "all"] | None = Field(
+        None,
+        description='Which documents an uploader key sees: "own" (the default for uploaders) or "all". '
+        "Reviewers and admins see every document.",
+    )
 
 
 class KeyOut(BaseModel):
     id: str
     name: str
     role: str
+    scope: str
     created_at: str
     created_by: str | None = None
     revoked_at: str | None = None

@@ -11,6 +11,9 @@ from typing import Literal
 
 Role = Literal["uploader", "reviewer", "admin"]
 ROLES: tuple[Role, ...] = ("uploader", "reviewer", "admin")
+# What an uploader key may read: the documents it uploaded ("own") or every document ("all").
+Scope = Literal["own", "all"]
+SCOPES: tuple[Scope, ...] = ("own", "all")
 # Each role can do everything the roles before it can.
 _RANK = {r: i for i, r in enumerate(ROLES)}
 _KEY = re.compile(r"^gk_([0-9a-f]{12})_([0-9a-f]{48})$")

@@ -36,6 +36,8 @@ class ApiKey(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True)  # public part of the key
     name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(16))
+    # Which documents an uploader key sees: "own" (those it uploaded) or "all". Reviewers and admins see all.
+    scope: Mapped[str] = mapped_column(String(8), default="own", server_default="own")
     salt: Mapped[str] = mapped_column(String(64))
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -62,6 +64,10 @@ class DocumentRow(Base):
     error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     uploaded_by: Mapped[str] = mapped_column(String(16), ForeignKey("api_keys.id"))
+    # The key that owns the document (its uploader); NULL for rows from before revision 0003.
+    owner_key_id: Mapped[str | None] = mapped_column(
+        String(16), ForeignKey("api_keys.id"), nullable=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -25,14 +25,21 @@ from gongkai.server.storage.models import (
 # --- keys ---------------------------------------------------------------------------------------
 
 
-def create_key(s: Session, role: str, name: str = "", created_by: str | None = None) -> tuple[ApiKey, str]:
+def create_key(
+    s: Session, role: str, name: str = "", created_by: str | None = None, scope: str | None = None
+) -> tuple[ApiKey, str]:
     if role not in keylib.ROLES:
         raise ValueError(f"role must be one of {', '.join(keylib.ROLES)}, not {role!r}")
+    if scope is None:
+        scope = "own" if role == "uploader" else "all"
+    if scope not in keylib.SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(keylib.SCOPES)}, not {scope!r}")
     new = keylib.generate_key()
     row = ApiKey(
         id=new.key_id,
         name=name,
         role=role,
+        scope=scope,
         salt=new.salt,
         secret_hash=new.secret_hash,
         created_at=utcnow(),
@@ -40,7 +47,7 @@ def create_key(s: Session, role: str, name: str = "", created_by: str | None = N
     )
     s.add(row)
     s.flush()
-    log_event(s, created_by, "key.create", None, {"key": new.key_id, "role": role})
+    log_event(s, created_by, "key.create", None, {"key": new.key_id, "role": role, "scope": scope})
     return row, new.plaintext
 
 
@@ -160,6 +167,7 @@ def create_document(
         pages=pages,
         status="queued",
         uploaded_by=key_id,
+        owner_key_id=key_id,
         created_at=now,
         updated_at=now,
     )
@@ -206,8 +214,27 @@ class DocumentFilter:
     failing: bool | None = None
 
 
-def list_documents(s: Session, f: DocumentFilter, limit: int, offset: int) -> tuple[list[DocumentRow], int]:
+def owned_by(key_id: str) -> Any:
+    """Documents the key owns; a legacy row (no owner) belongs to the key that uploaded it."""
+    return or_(
+        DocumentRow.owner_key_id == key_id,
+        and_(DocumentRow.owner_key_id.is_(None), DocumentRow.uploaded_by == key_id),
+    )
+
+
+def document_owned_by(doc: DocumentRow, key_id: str) -> bool:
+    """In Python, what ``owned_by`` says in SQL."""
+    owner = doc.owner_key_id if doc.owner_key_id is not None else doc.uploaded_by
+    return owner == key_id
+
+
+def list_documents(
+    s: Session, f: DocumentFilter, limit: int, offset: int, owner: str | None = None
+) -> tuple[list[DocumentRow], int]:
+    """A page of documents and the total; with ``owner``, only the documents that key owns."""
     conds = []
+    if owner is not None:
+        conds.append(owned_by(owner))
     if f.status:
         conds.append(DocumentRow.status == f.status)
     if f.format:

@@ -10,6 +10,7 @@ from fastapi import Path as PathParam
 from sqlalchemy.orm import Session
 
 from gongkai.server.api import schemas
+from gongkai.server.api.auth import Caller
 from gongkai.server.api.errors import ApiError
 from gongkai.server.review import ServedResult, served_result
 from gongkai.server.storage import repository as repo
@@ -95,19 +96,23 @@ def correction_out(row: CorrectionRow) -> dict[str, Any]:
     ).model_dump()
 
 
-def load_document(s: Session, document_id: str) -> tuple[DocumentRow, JobRow | None]:
-    """The document and its latest job; 404 when there is no such document."""
+def visible_document(s: Session, document_id: str, caller: Caller) -> DocumentRow:
+    """The document if the caller may see it; 404 otherwise (never 403: ids of others do not leak)."""
     doc = repo.get_document(s, document_id)
-    if doc is None:
+    if doc is None or not (caller.sees_all or repo.document_owned_by(doc, caller.key_id)):
         raise ApiError(404, "not_found", f"no document {document_id}")
+    return doc
+
+
+def load_document(s: Session, document_id: str, caller: Caller) -> tuple[DocumentRow, JobRow | None]:
+    """The document and its latest job; 404 when there is no such document the caller may see."""
+    doc = visible_document(s, document_id, caller)
     return doc, repo.latest_job(s, document_id)
 
 
-def served_document(s: Session, document_id: str) -> tuple[DocumentRow, ServedResult]:
-    """The document and its served result; 404 without the document, 409 while it has no result."""
-    doc = repo.get_document(s, document_id)
-    if doc is None:
-        raise ApiError(404, "not_found", f"no document {document_id}")
+def served_document(s: Session, document_id: str, caller: Caller) -> tuple[DocumentRow, ServedResult]:
+    """The document and its served result; 404 without the (visible) document, 409 while it has no result."""
+    doc = visible_document(s, document_id, caller)
     if doc.status != "done":
         extra: dict[str, Any] = {"document_status": doc.status}
         if doc.error_code:

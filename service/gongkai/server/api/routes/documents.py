@@ -28,6 +28,7 @@ from gongkai.server.api.routes.common import (
     document_out,
     load_document,
     served_document,
+    visible_document,
 )
 from gongkai.server.review import workflow
 from gongkai.server.storage import repository as repo
@@ -185,7 +186,8 @@ def list_documents(
 ) -> Any:
     f = repo.DocumentFilter(status=status, format=format, year=year, agency=agency, failing=failing)
     with db.session() as s:
-        rows, total = repo.list_documents(s, f, limit, offset)
+        owner = None if caller.sees_all else caller.key_id
+        rows, total = repo.list_documents(s, f, limit, offset, owner=owner)
         items = [document_out(d, repo.latest_job(s, d.id)) for d in rows]
     nxt = None
     if offset + limit < total:
@@ -200,7 +202,7 @@ def list_documents(
 )
 def get_document(caller: Uploader, db: DbDep, document_id: str = DOC_ID) -> Any:
     with db.session() as s:
-        doc, job = load_document(s, document_id)
+        doc, job = load_document(s, document_id, caller)
     return document_out(doc, job)
 
 
@@ -220,9 +222,7 @@ def retry(
     document_id: str = DOC_ID,
 ) -> Any:
     with db.session() as s:
-        doc = repo.get_document(s, document_id)
-        if doc is None:
-            raise ApiError(404, "not_found", f"no document {document_id}")
+        doc = visible_document(s, document_id, caller)
         if doc.status != "failed":
             raise ApiError(
                 409, "not_failed", f"the document is {doc.status}; only failed documents are retried"
@@ -256,7 +256,7 @@ def get_result(caller: Uploader, db: DbDep, response: Response, document_id: str
         # The revision before the result: a correction committed in between makes the ETag stale (a
         # later PATCH gets 412), never newer than what is served (which would let a lost update through).
         etag = workflow.etag(s, document_id)
-        _, served = served_document(s, document_id)
+        _, served = served_document(s, document_id, caller)
     response.headers["ETag"] = etag
     return served.to_json()
 
@@ -277,7 +277,7 @@ def get_page(
     n: int = PathParam(ge=1, le=100_000),
 ) -> Response:
     with db.session() as s:
-        doc, _ = load_document(s, document_id)
+        doc, _ = load_document(s, document_id, caller)
     png = page_png(store, doc.sha256, doc.media_type, n, settings)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
@@ -303,7 +303,7 @@ def export(
     caller: Uploader, db: DbDep, fmt: Literal["json", "csv", "xlsx"], document_id: str = DOC_ID
 ) -> Response:
     with db.session() as s:
-        doc, served = served_document(s, document_id)
+        doc, served = served_document(s, document_id, caller)
         history = [correction_out(r) for r in repo.history(s, document_id)] if fmt == "xlsx" else []
     result = served.to_json()
     if fmt == "json":

@@ -23,6 +23,7 @@ def _key_out(k: ApiKey) -> dict[str, Any]:
         id=k.id,
         name=k.name,
         role=k.role,
+        scope=k.scope,
         created_at=iso(k.created_at),
         created_by=k.created_by,
         revoked_at=optional_iso(k.revoked_at),
@@ -32,7 +33,7 @@ def _key_out(k: ApiKey) -> dict[str, Any]:
 @router.post("/v1/keys", status_code=201, response_model=schemas.KeyCreated, responses=ERRORS, tags=["keys"])
 def create_key(caller: Admin, db: DbDep, body: schemas.KeyCreate) -> Any:
     with db.session() as s:
-        row, plaintext = repo.create_key(s, body.role, body.name, created_by=caller.key_id)
+        row, plaintext = repo.create_key(s, body.role, body.name, created_by=caller.key_id, scope=body.scope)
         return {**_key_out(row), "key": plaintext}
 
 

@@ -69,7 +69,7 @@ def correct_cell(
 ) -> Any:
     with db.session() as s:
         repo.lock_document(s, document_id)  # held to the commit: the check below and the write are one
-        doc, before = served_document(s, document_id)  # 404 / 409 first
+        doc, before = served_document(s, document_id, caller)  # 404 / 409 first
         if cell_id not in before.result.cells:
             raise ApiError(404, "no_such_cell", f"the {before.result.format} result has no cell {cell_id}")
         _precondition(s, doc, if_match, cell=before.cell_json(cell_id))
@@ -111,7 +111,8 @@ def correct_paragraph(
 ) -> Any:
     with db.session() as s:
         repo.lock_document(s, document_id)  # held to the commit: the check below and the write are one
-        doc, before = served_document(s, document_id)  # 404 / 409, then 412 / 428, before the body's 422s
+        # 404 / 409, then 412 / 428, before the body's 422s
+        doc, before = served_document(s, document_id, caller)
         count = len(before.paragraphs())
         if n > count:
             raise ApiError(404, "no_such_paragraph", f"the result has {count} paragraphs; no paragraph {n}")
@@ -180,6 +181,6 @@ def _paragraph_change(body: schemas.ParagraphCorrection) -> review.ParagraphChan
 )
 def get_history(caller: Uploader, db: DbDep, document_id: str = DOC_ID) -> Any:
     with db.session() as s:
-        load_document(s, document_id)  # 404 for an unknown document
+        load_document(s, document_id, caller)  # 404 for an unknown document
         rows = repo.history(s, document_id)
         return {"document_id": document_id, "corrections": [correction_out(r) for r in rows]}
