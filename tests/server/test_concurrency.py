@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,8 +16,7 @@ pytest.importorskip("sqlalchemy", reason="the service extra is not installed")
 
 from gongkai.server.storage import repository as repo
 from tests.server.api_support import Service, service, synthetic_pdf
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.server.postgres import fresh_database_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -26,18 +24,8 @@ def svc(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Service]:
     if request.param == "sqlite":
         yield from service(tmp_path)
         return
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({exc})")
-    name = f"gongkai_conc_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield from service(tmp_path, database_url=f"postgresql://postgres@127.0.0.1:5432/{name}")
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database_url("gongkai_conc") as url:
+        yield from service(tmp_path, database_url=url)
 
 
 def _done_document(svc: Service) -> str:

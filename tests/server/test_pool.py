@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ from gongkai.server.storage.db import Database
 from gongkai.server.storage.models import JobRow
 from gongkai.settings import Settings
 from tests.server.api_support import Service, make_settings, seed_keys, synthetic_pdf
+from tests.server.postgres import fresh_database_url
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 STALL_MARKER = "stalled-worker.pid"
 
 
@@ -34,18 +33,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gongkai.db'}"
         return
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({exc})")
-    name = f"gongkai_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database_url() as url:
+        yield url
 
 
 def _stall_first_job_main(settings: Settings, index: int, stop: Any, wake: Any) -> None:

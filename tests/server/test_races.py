@@ -23,25 +23,14 @@ from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.models import JobRow
 from tests.server.api_support import Service, service
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.server.postgres import fresh_database_url
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database on the loopback server, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({exc})")
-    name = f"gongkai_race_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database_url("gongkai_race") as url:
+        yield url
 
 
 # --- retry --------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,8 +20,7 @@ from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.files import LocalFileStore, SpoolTooLarge
 from gongkai.server.storage.models import ApiKey, Base
-
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.server.postgres import fresh_database_url
 
 
 @pytest.fixture
@@ -35,20 +33,12 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
 @pytest.fixture
 def pg_db() -> Iterator[Database]:
     """A throwaway PostgreSQL database for this test, dropped afterwards."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({exc})")
-    name = f"gongkai_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    db = Database(f"postgresql://postgres@127.0.0.1:5432/{name}")
-    try:
-        yield db
-    finally:
-        db.dispose()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database_url() as url:
+        db = Database(url)
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 def _roundtrip(db: Database) -> None:

@@ -3,7 +3,6 @@ and the migration adding ``jobs.dispatched_at`` upgrades a 0001 database on SQLi
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -24,8 +23,8 @@ from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.models import JobRow, utcnow
 from tests.server.api_support import make_settings
+from tests.server.postgres import fresh_database_url
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TIMEOUT = 600.0
 
 
@@ -207,17 +206,9 @@ def test_migration_0002_upgrades_a_0001_database_sqlite(tmp_path: Path) -> None:
 
 
 def test_migration_0002_upgrades_a_0001_database_postgresql() -> None:
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({exc})")
-    name = f"gongkai_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    db = Database(f"postgresql://postgres@127.0.0.1:5432/{name}")
-    try:
-        _upgrade_from_0001(db)
-    finally:
-        db.dispose()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with fresh_database_url() as url:
+        db = Database(url)
+        try:
+            _upgrade_from_0001(db)
+        finally:
+            db.dispose()
