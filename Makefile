@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 # Everything the tests exercise: the corpus generator and its CJK font (from PyPI, so no system font
 # package is needed), OCR, NLP, training (torch pinned to the local CPU build), service.
-TEST_EXTRAS := dev,corpus,ocr,nlp,training,service
+TEST_EXTRAS := dev,corpus,ocr,nlp,training,service,browser,batch
 
 .PHONY: demo test install lint bench clean
 

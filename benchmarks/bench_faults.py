@@ -1,6 +1,7 @@
-"""Fault benchmark of the service: kill -9 a local worker mid-job, kill -9 the server and restart it.
+"""Fault benchmark of the service: kill -9 a local worker mid-job, kill -9 the server and restart it,
+kill -9 a Celery worker mid-job.
 
-Usage: python benchmarks/bench_faults.py [--docs 4] [--workers 2] [--lease 10] [--timeout 300]
+Usage: python benchmarks/bench_faults.py [--docs 4] [--workers 2] [--lease 10] [--timeout 300] [--redis URL]
 
 Starts `gongkai serve` (SQLite + a local pool of --workers processes) in a temp directory on a free
 127.0.0.1 port, then for each fault uploads --docs small synthetic PDFs (distinct sha256), injects the
@@ -8,6 +9,10 @@ fault while a job is running, and waits (at most --timeout seconds) until every 
 A job is lost if its upload was accepted (202) but its document is missing, failed or not done in time:
 there must be none. Time to recover: from the fault to the interrupted job's document being done.
 The server's lease is --lease seconds, the longest a job of a killed server can wait to be taken again.
+The Celery fault (skipped when --redis is not reachable) restarts the server with --workers 0 and a
+broker on --redis (a database number of its own, flushed first), runs one `gongkai worker`, kills its
+whole process group (parent and prefork child) with SIGKILL while it runs a job and starts a new one;
+the API's sweeper re-sends the job once its lease has run out.
 Prints a Markdown table. Every loop is bounded; numbers on a shared 2-core machine are noisy.
 """
 
@@ -70,10 +75,12 @@ class Bench:
         self.serial = 0
         self.server: subprocess.Popen[bytes] | None = None
         self.port = free_port()
+        self.broker: str | None = None  # set for the Celery fault: the server dispatches to it
+        self.worker: subprocess.Popen[bytes] | None = None
 
     # --- the server -----------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def env(self) -> dict[str, str]:
         env = dict(
             os.environ,
             GONGKAI_DATABASE_URL=self.settings.database_url,
@@ -81,8 +88,15 @@ class Bench:
             GONGKAI_POOL="process",
             GONGKAI_LEASE_SECONDS=str(self.args.lease),
         )
+        if self.broker:
+            env["GONGKAI_BROKER_URL"] = self.broker
+        return env
+
+    def start(self) -> None:
+        env = self.env()
         cmd = [sys.executable, "-m", "gongkai.cli", "serve", "--port", str(self.port)]
-        cmd += ["--workers", str(self.args.workers), "--log-level", "warning"]
+        workers = 0 if self.broker else self.args.workers  # with a broker the jobs go to Celery workers
+        cmd += ["--workers", str(workers), "--log-level", "warning"]
         self.server = subprocess.Popen(cmd, env=env, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -108,6 +122,23 @@ class Bench:
             self.server.wait(10)
         self.server = None
 
+    def start_celery_worker(self) -> None:
+        cmd = [sys.executable, "-m", "gongkai.cli", "worker", "--concurrency", "1", "--loglevel", "WARNING"]
+        # Its own process group, so that kill -9 takes the prefork child running the job too.
+        self.worker = subprocess.Popen(cmd, env=self.env(), start_new_session=True)
+
+    def kill_celery_worker(self, sig: int = signal.SIGKILL) -> None:
+        if self.worker is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.worker.pid, sig)
+        try:
+            self.worker.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.worker.pid, signal.SIGKILL)
+            self.worker.wait(10)
+        self.worker = None
+
     # --- jobs -----------------------------------------------------------------------------------
 
     def upload(self, n: int) -> tuple[list[str], int]:
@@ -129,14 +160,14 @@ class Bench:
                     errors += 1
         return ids, errors
 
-    def running_job(self, timeout: float) -> tuple[str, int] | None:
-        """(document id, worker pid) of a job a local worker is running, once one is."""
+    def running_job(self, timeout: float, kind: str = "local") -> tuple[str, int] | None:
+        """(document id, worker pid) of a job a worker of this kind (local, celery) runs, once one does."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.db.session() as s:
                 for job in s.query(JobRow).filter(JobRow.status == "running"):
                     owner = (job.lease_owner or "").split(":")
-                    if len(owner) == 4 and owner[0] == "local":
+                    if len(owner) == 4 and owner[0] == kind:
                         return job.document_id, int(owner[2])
             time.sleep(0.02)
         return None
@@ -163,13 +194,15 @@ class Bench:
 
     # --- faults ---------------------------------------------------------------------------------
 
-    def scenario(self, name: str, fault: Callable[[int], None] | None) -> tuple[str, int, int, int, str]:
+    def scenario(
+        self, name: str, fault: Callable[[int], None] | None, kind: str = "local"
+    ) -> tuple[str, int, int, int, str]:
         ids, errors = self.upload(self.args.docs)
         t0 = time.monotonic()
         if fault is None:
             lost, _ = self.settle(ids, None, t0)
             return name, len(ids), errors, lost, f"— (all done in {time.monotonic() - t0:.1f} s)"
-        hit = self.running_job(self.args.timeout)
+        hit = self.running_job(self.args.timeout, kind)
         if hit is None:
             lost, _ = self.settle(ids, None, t0)
             return name, len(ids), errors, lost, "fault not injected (no job caught running)"
@@ -180,12 +213,27 @@ class Bench:
         return name, len(ids), errors, lost, "not recovered" if recovered is None else f"{recovered:.1f} s"
 
 
+def redis_reachable(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    try:
+        with socket.create_connection((u.hostname or "127.0.0.1", u.port or 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=4, help="uploads per fault")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--lease", type=int, default=10, help="GONGKAI_LEASE_SECONDS for the server")
     ap.add_argument("--timeout", type=float, default=300, help="give up waiting for a scenario after this")
+    ap.add_argument(
+        "--redis", default="redis://127.0.0.1:6379/13", help="broker for the Celery fault (its db is flushed)"
+    )
     args = ap.parse_args()
 
     b = Bench(args)
@@ -199,17 +247,38 @@ def main() -> int:
         b.port = free_port()
         b.start()
 
+    def kill_celery_worker(_pid: int) -> None:
+        b.kill_celery_worker(signal.SIGKILL)  # the worker and its prefork child, as a lost machine
+        b.start_celery_worker()
+
     rows = []
+    celery_note = ""
     try:
         b.start()
         rows.append(b.scenario("none (baseline, incl. model warm-up)", None))
         rows.append(b.scenario("kill -9 a local worker mid-job", kill_worker))
         rows.append(b.scenario("kill -9 the server (and its workers) mid-job, restart", kill_server))
+        if redis_reachable(args.redis):
+            import redis
+
+            redis.Redis.from_url(args.redis).flushdb()
+            b.kill_server(signal.SIGTERM)
+            b.broker, b.port = args.redis, free_port()
+            b.start()
+            b.start_celery_worker()
+            rows.append(b.scenario("Celery: none (baseline, incl. worker warm-up)", None, "celery"))
+            rows.append(b.scenario("Celery worker kill -9 mid-job", kill_celery_worker, "celery"))
+            celery_note = (
+                f"; Celery rows: API with --workers 0, one `gongkai worker --concurrency 1` on {args.redis}"
+            )
+        else:
+            print(f"Redis at {args.redis} is not reachable: Celery fault skipped", file=sys.stderr)
     finally:
         b.kill_server(signal.SIGTERM)
+        b.kill_celery_worker(signal.SIGTERM)
         b.db.dispose()
 
-    print(f"\n{args.workers} local worker processes, lease {args.lease} s, SQLite\n")
+    print(f"\n{args.workers} local worker processes, lease {args.lease} s, SQLite{celery_note}\n")
     print("| fault | jobs submitted | upload errors | jobs lost | time to recover |")
     print("|---|---:|---:|---:|---|")
     for name, submitted, errors, lost, recover in rows:

@@ -53,6 +53,11 @@ def test_the_wheel_carries_the_schema_the_dictionary_and_the_migrations(wheel: z
     assert "gongkai/pipeline/schema/common.yaml" in names
     assert "gongkai/pipeline/nlp/userdict.txt" in names
     assert "gongkai/py.typed" in names
+    # The review workspace's templates and static files travel with the package (no CDN, no build).
+    for page in ("base", "queue", "document", "history", "sign_in"):
+        assert f"gongkai/server/web/templates/{page}.html" in names
+    for asset in ("review.css", "api.js", "queue.js", "document.js"):
+        assert f"gongkai/server/web/static/{asset}" in names
     assert any(n.startswith("gongkai/server/storage/migrations/versions/0001") for n in names)
 
 

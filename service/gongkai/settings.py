@@ -108,6 +108,11 @@ def _explain(exc: ValidationError) -> str:
     return "invalid pipeline option " + "; ".join(parts)
 
 
+def chromium_override() -> str | None:
+    """``$GONGKAI_CHROMIUM``: the Chromium the review workspace's browser tests and screenshots drive."""
+    return os.environ.get("GONGKAI_CHROMIUM") or None
+
+
 def shared_dir() -> Path:
     """``$GONGKAI_SHARED_DIR``, else ``../shared`` beside the checkout (it may not exist)."""
     env = os.environ.get("GONGKAI_SHARED_DIR")
@@ -155,6 +160,10 @@ class Settings:
     # At start-up, spool files and stored objects with no database row are deleted once this old.
     orphan_grace_seconds: int = 3600
     auto_migrate: bool = True
+    # The review workspace: how long a browser session lasts, and whether its cookie is Secure-only
+    # (set GONGKAI_SECURE_COOKIES=1 behind HTTPS; plain http on localhost needs it off).
+    session_hours: int = 8
+    secure_cookies: bool = False
     # How each job reads its document; extract_bytes gets it with max_bytes = max_upload_bytes.
     pipeline: PipelineOptions = field(default_factory=PipelineOptions)
 
@@ -178,6 +187,8 @@ class Settings:
             max_image_pixels=_env_int("GONGKAI_MAX_IMAGE_PIXELS", base.max_image_pixels),
             orphan_grace_seconds=_env_int("GONGKAI_ORPHAN_GRACE_SECONDS", base.orphan_grace_seconds),
             auto_migrate=_env_bool("GONGKAI_AUTO_MIGRATE", base.auto_migrate),
+            session_hours=_env_int("GONGKAI_SESSION_HOURS", base.session_hours),
+            secure_cookies=_env_bool("GONGKAI_SECURE_COOKIES", base.secure_cookies),
             pipeline=PipelineOptions(),
         )
         return replace(settings, **overrides)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import layoutparser as lp
@@ -74,8 +75,9 @@ class TextLine:
     size: float
 
 
-def open_pdf(data: bytes, password: str | None = None) -> pdfium.PdfDocument:
-    """PDFium's document, or the input error that says why it cannot be opened."""
+def open_pdf(data: bytes | Path, password: str | None = None) -> pdfium.PdfDocument:
+    """PDFium's document, or the input error that says why it cannot be opened. From a path PDFium
+    reads the file as it needs it (the upload check), instead of holding it all in memory."""
     try:
         return pdfium.PdfDocument(data, password=password)
     except pdfium.PdfiumError as exc:

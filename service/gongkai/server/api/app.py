@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gongkai.server import web
 from gongkai.server.api import errors
 from gongkai.server.api.metrics import Metrics, route_template
 from gongkai.server.api.routes import ROUTERS
@@ -186,6 +187,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     _self_hosted_docs(app)
+    web.install(app)  # the review workspace at /review
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes, metrics=app.state.metrics)
     app.add_middleware(RequestContext)

@@ -1,4 +1,9 @@
-"""API-key authentication and role checks (uploader < reviewer < admin)."""
+"""Authentication and role checks (uploader < reviewer < admin).
+
+A caller is an API key, sent as ``Authorization: Bearer …`` or ``X-API-Key``, or a browser session of
+the review workspace (the ``gongkai_session`` cookie, made from an API key at /review/sign-in). A
+session writes only with its CSRF token in ``X-CSRF-Token``: the cookie alone, which a browser sends
+with any request, never changes anything."""
 
 from __future__ import annotations
 
@@ -6,16 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from gongkai.server.api.deps import DbDep
 from gongkai.server.api.errors import ApiError
 from gongkai.server.storage import repository as repo
+from gongkai.server.storage import web_sessions
 from gongkai.server.storage.keys import Role, role_allows
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer gk_…`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key in `X-API-Key`")
+SESSION_COOKIE = "gongkai_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,8 @@ class Caller:
     key_id: str
     role: str
     scope: str = "own"
+    # The review workspace's session, when the caller came with its cookie instead of a key.
+    csrf_token: str | None = None
 
     @property
     def sees_all(self) -> bool:
@@ -31,12 +42,16 @@ class Caller:
 
 
 def _authenticate(
+    request: Request,
     db: DbDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> Caller:
     plaintext = header or (bearer.credentials if bearer else None)
     if not plaintext:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            return session_caller(db, token, request.method, request.headers.get(CSRF_HEADER))
         raise ApiError(
             401, "unauthenticated", "an API key is required (Authorization: Bearer … or X-API-Key)"
         )
@@ -45,6 +60,18 @@ def _authenticate(
         if key is None:
             raise ApiError(401, "unauthenticated", "the API key is not valid or was revoked")
         return Caller(key.id, key.role, key.scope)
+
+
+def session_caller(db: DbDep, token: str, method: str, csrf: str | None) -> Caller:
+    """The caller behind a session cookie; a write needs the session's CSRF token as well."""
+    with db.session() as s:
+        found = web_sessions.resolve(s, token)
+        if found is None:
+            raise ApiError(401, "unauthenticated", "the session has expired or was ended: sign in again")
+        session, key = found
+        if method not in SAFE_METHODS and not web_sessions.csrf_matches(session, csrf):
+            raise ApiError(403, "csrf", f"a write from a browser session needs its {CSRF_HEADER}")
+        return Caller(key.id, key.role, key.scope, csrf_token=session.csrf_token)
 
 
 def require(role: Role) -> Callable[..., Caller]:

@@ -9,17 +9,26 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
+from typing import IO
 
 from gongkai.errors import (
     CorruptDocumentError,
     EmptyDocumentError,
     TooLargeError,
+    UnsupportedTypeError,
 )
 from gongkai.pipeline.ingest import DOCX, HTML, PDF, sniff_media_type
 from gongkai.server.jobs.locks import PDFIUM_LOCK
 from gongkai.settings import Settings
 
 _BIG_PART = 1024 * 1024
+_HEAD = 1024  # what the sniffer looks at
+_CHUNK = 1024 * 1024
+
+# The API checks the spooled file by its path, so an upload is never read whole into memory; bytes
+# are accepted too (tests, small callers).
+Source = Path | bytes
 
 
 @dataclass(frozen=True)
@@ -28,27 +37,55 @@ class Checked:
     pages: int | None
 
 
-def check_upload(data: bytes, settings: Settings) -> Checked:
-    if len(data) > settings.max_upload_bytes:
-        raise TooLargeError(f"the file is {len(data)} bytes; the limit is {settings.max_upload_bytes}")
-    media_type = sniff_media_type(data)
+def check_upload(source: Source, settings: Settings) -> Checked:
+    size = source.stat().st_size if isinstance(source, Path) else len(source)
+    if size > settings.max_upload_bytes:
+        raise TooLargeError(f"the file is {size} bytes; the limit is {settings.max_upload_bytes}")
+    media_type = _sniff(source)
     if media_type == PDF:
-        return Checked(media_type, _pdf_pages(data, settings))
+        return Checked(media_type, _pdf_pages(source, settings))
     if media_type == DOCX:
-        _check_zip(data, settings)
+        _check_zip(source, settings)
         return Checked(media_type, 1)
     if media_type == HTML:
         return Checked(media_type, 1)
     if media_type.startswith("image/"):
-        return Checked(media_type, _image_frames(data, settings))
+        return Checked(media_type, _image_frames(source, settings))
     return Checked(media_type, None)
 
 
-def _pdf_pages(data: bytes, settings: Settings) -> int:
+def _open(source: Source) -> IO[bytes]:
+    return source.open("rb") if isinstance(source, Path) else BytesIO(source)
+
+
+def _sniff(source: Source) -> str:
+    """``sniff_media_type`` on the first bytes; what needs more (a ZIP's directory, whether a file is
+    all blank) is read from the file, a directory or a chunk at a time, never the whole file at once."""
+    with _open(source) as f:
+        head = f.read(_HEAD)
+        if not head.strip():
+            while chunk := f.read(_CHUNK):
+                if chunk.strip():
+                    raise UnsupportedTypeError("not a PDF, HTML or DOCX document")
+            raise EmptyDocumentError("the file is empty")
+    # The sniffer tells a PDF by a marker anywhere in the head, before it looks for a ZIP.
+    if head.startswith(b"PK\x03\x04") and b"%PDF-" not in head:
+        try:
+            names = {info.filename for info in _zip_infos(source)}
+        except CorruptDocumentError as exc:
+            raise UnsupportedTypeError("a corrupt ZIP container, not a readable DOCX") from exc
+        if "word/document.xml" in names:
+            return DOCX
+        raise UnsupportedTypeError("a ZIP file that is not a Word document (DOCX)")
+    return sniff_media_type(head)
+
+
+def _pdf_pages(source: Source, settings: Settings) -> int:
     from gongkai.pipeline.ingest.pdf import open_pdf
 
     with PDFIUM_LOCK:
-        pdf = open_pdf(data)
+        # From a path PDFium reads the parts it needs from the file (the xref, each page's dictionary).
+        pdf = open_pdf(source)
         try:
             n = len(pdf)
             if n == 0:
@@ -65,13 +102,18 @@ def _pdf_pages(data: bytes, settings: Settings) -> int:
             pdf.close()
 
 
-def _check_zip(data: bytes, settings: Settings) -> None:
-    """A DOCX is a ZIP: add up the declared uncompressed sizes before anything is inflated."""
+def _zip_infos(source: Source) -> list[zipfile.ZipInfo]:
+    """The ZIP's central directory (opening a ZipFile reads only that, whatever the file's size)."""
     try:
-        with zipfile.ZipFile(BytesIO(data)) as zf:
-            infos = zf.infolist()
-    except (zipfile.BadZipFile, ValueError) as exc:
+        with _open(source) as f, zipfile.ZipFile(f) as zf:
+            return zf.infolist()
+    except (zipfile.BadZipFile, ValueError, EOFError) as exc:
         raise CorruptDocumentError(f"the Word document is not a readable ZIP container ({exc})") from exc
+
+
+def _check_zip(source: Source, settings: Settings) -> None:
+    """A DOCX is a ZIP: add up the declared uncompressed sizes before anything is inflated."""
+    infos = _zip_infos(source)
     if len(infos) > 10_000:
         raise TooLargeError(f"the Word document has {len(infos)} parts; a report has a few dozen")
     total = 0
@@ -91,11 +133,11 @@ def _check_zip(data: bytes, settings: Settings) -> None:
         )
 
 
-def _image_frames(data: bytes, settings: Settings) -> int:
+def _image_frames(source: Source, settings: Settings) -> int:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(BytesIO(data)) as img:  # reads the header only
+        with _open(source) as f, Image.open(f) as img:  # reads the header (and frame index) only
             w, h = img.size
             frames = int(getattr(img, "n_frames", 1))
     except (UnidentifiedImageError, OSError, ValueError) as exc:

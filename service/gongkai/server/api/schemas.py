@@ -63,6 +63,11 @@ class DocumentOut(BaseModel):
     agency: str | None = None
     title: str | None = None
     failing_checks: int | None = None
+    cells_to_review: int | None = Field(
+        None, description="Cells of the served result flagged for a person (`review`), not corrected since"
+    )
+    reviewed_by: str | None = Field(None, description="The key that marked the document reviewed")
+    reviewed_at: str | None = None
     uploaded_by: str
     created_at: str
     updated_at: str
@@ -170,3 +175,7 @@ class Health(BaseModel):
     # The local pool only (None otherwise): fewer alive than configured answers 503 "degraded".
     workers_alive: int | None = None
     workers_configured: int | None = None
+
+
+class ReviewState(BaseModel):
+    reviewed: bool = Field(description="true: mark the document reviewed (by the caller, now); false: unmark")

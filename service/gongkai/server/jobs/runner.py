@@ -140,6 +140,7 @@ def _finish_success(db: Database, job_id: int, owner: str, payload: dict[str, ob
         doc.title = meta.get("title")
         doc.pages = source.get("pages") if isinstance(source.get("pages"), int) else doc.pages
         doc.failing_checks = failing_count(served)
+        doc.cells_to_review = served.review_count()
         doc.error_code = doc.error_message = None
         doc.updated_at = utcnow()
         job.status, job.stage, job.finished_at = "done", "done", utcnow()

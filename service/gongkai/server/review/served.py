@@ -72,6 +72,10 @@ class ServedResult:
     def failing_count(self) -> int:
         return len(self.result.failing_checks())
 
+    def review_count(self) -> int:
+        """Cells a person should look at: flagged by the pipeline and not corrected since."""
+        return sum(1 for c in self.result.cells.values() if c.review)
+
     def cell_json(self, cell_id: str) -> dict[str, Any]:
         data = self.result.cells[cell_id].model_dump(mode="json")
         if cell_id in self.cell_marks:

@@ -132,5 +132,5 @@ def _record(
         s, doc, target=target, target_id=target_id, old=old, new=new, reason=reason, key_id=key_id
     )
     served = require_served_result(s, doc.id)
-    repo.set_failing_checks(doc, served.failing_count())
+    repo.set_failing_checks(doc, served.failing_count(), served.review_count())
     return row, served

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -70,6 +71,11 @@ class DocumentRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Cells of the served result a person should look at (CellOut.review), kept like failing_checks.
+    cells_to_review: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The review state: who marked the document reviewed, and when (NULL: not reviewed yet).
+    reviewed_by: Mapped[str | None] = mapped_column(String(16), ForeignKey("api_keys.id"), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class ResultRow(Base):
@@ -131,4 +137,36 @@ class EventRow(Base):
     action: Mapped[str] = mapped_column(String(32))
     document_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser session of the review workspace, made from an API key.
+
+    The cookie holds a random token; only its SHA-256 is stored, so a copy of the database cannot be
+    replayed as a cookie. The CSRF token is per session (synchroniser token)."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16), ForeignKey("api_keys.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class DocumentGrant(Base):
+    """Access to a document for a key that uploaded the same bytes after another key did.
+
+    The document (and its extraction) is shared, since it is the same file; the grant keeps what is
+    this key's own: the filename it sent and when. A key with scope "own" then sees the document,
+    under its own filename and never with the first uploader's key or name."""
+
+    __tablename__ = "document_grants"
+    __table_args__ = (UniqueConstraint("document_id", "key_id", name="uq_document_grants_document_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(String(32), ForeignKey("documents.id"), index=True)
+    key_id: Mapped[str] = mapped_column(String(16), ForeignKey("api_keys.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))  # display only, never a path
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

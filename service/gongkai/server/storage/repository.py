@@ -15,6 +15,7 @@ from gongkai.server.storage import keys as keylib
 from gongkai.server.storage.models import (
     ApiKey,
     CorrectionRow,
+    DocumentGrant,
     DocumentRow,
     EventRow,
     JobRow,
@@ -212,6 +213,23 @@ class DocumentFilter:
     year: int | None = None
     agency: str | None = None
     failing: bool | None = None
+    needs_review: bool = False
+
+
+# Orders of the document list; "failing" (most failing checks, then most cells to review) is the
+# review queue's default, "newest" the API's. The id last keeps paging stable.
+SORTS: dict[str, tuple[Any, ...]] = {
+    "newest": (DocumentRow.created_at.desc(), DocumentRow.id),
+    "oldest": (DocumentRow.created_at, DocumentRow.id),
+    "failing": (
+        func.coalesce(DocumentRow.failing_checks, -1).desc(),
+        func.coalesce(DocumentRow.cells_to_review, -1).desc(),
+        DocumentRow.created_at.desc(),
+        DocumentRow.id,
+    ),
+    "year": (func.coalesce(DocumentRow.year, 0).desc(), DocumentRow.created_at.desc(), DocumentRow.id),
+    "agency": (func.coalesce(DocumentRow.agency, "\uffff"), DocumentRow.created_at.desc(), DocumentRow.id),
+}
 
 
 def owned_by(key_id: str) -> Any:
@@ -228,13 +246,56 @@ def document_owned_by(doc: DocumentRow, key_id: str) -> bool:
     return owner == key_id
 
 
+def visible_to(key_id: str) -> Any:
+    """Documents a key with scope "own" sees: those it owns and those it holds a grant for."""
+    granted = select(DocumentGrant.document_id).where(DocumentGrant.key_id == key_id)
+    return or_(owned_by(key_id), DocumentRow.id.in_(granted))
+
+
+def grant_for(s: Session, document_id: str, key_id: str) -> DocumentGrant | None:
+    return s.scalars(
+        select(DocumentGrant).where(DocumentGrant.document_id == document_id, DocumentGrant.key_id == key_id)
+    ).first()
+
+
+def grants_for(s: Session, key_id: str, document_ids: list[str]) -> dict[str, DocumentGrant]:
+    """The key's grants among these documents, by document id (one query for a page of a list)."""
+    if not document_ids:
+        return {}
+    rows = s.scalars(
+        select(DocumentGrant).where(
+            DocumentGrant.key_id == key_id, DocumentGrant.document_id.in_(document_ids)
+        )
+    )
+    return {g.document_id: g for g in rows}
+
+
+def grant_document(s: Session, doc: DocumentRow, key_id: str, filename: str) -> DocumentGrant:
+    """Give a key that uploaded the same bytes access to the document (once; the first name stays).
+    Two such uploads at once by the same key: the unique (document, key) index makes one of them
+    fail here, and the caller reads the grant the other made."""
+    existing = grant_for(s, doc.id, key_id)
+    if existing is not None:
+        return existing
+    grant = DocumentGrant(document_id=doc.id, key_id=key_id, filename=filename, created_at=utcnow())
+    s.add(grant)
+    s.flush()
+    log_event(s, key_id, "document.grant", doc.id, {"sha256": doc.sha256})
+    return grant
+
+
 def list_documents(
-    s: Session, f: DocumentFilter, limit: int, offset: int, owner: str | None = None
+    s: Session,
+    f: DocumentFilter,
+    limit: int,
+    offset: int,
+    owner: str | None = None,
+    sort: str = "newest",
 ) -> tuple[list[DocumentRow], int]:
-    """A page of documents and the total; with ``owner``, only the documents that key owns."""
+    """A page of documents and the total; with ``owner``, only those that key sees (owned, granted)."""
     conds = []
     if owner is not None:
-        conds.append(owned_by(owner))
+        conds.append(visible_to(owner))
     if f.status:
         conds.append(DocumentRow.status == f.status)
     if f.format:
@@ -248,13 +309,15 @@ def list_documents(
         conds.append(DocumentRow.failing_checks > 0)
     elif f.failing is False:
         conds.append(DocumentRow.failing_checks == 0)
+    if f.needs_review:
+        conds.append(needs_review())
     where = and_(*conds) if conds else None
     q = select(DocumentRow)
     cq = select(func.count()).select_from(DocumentRow)
     if where is not None:
         q, cq = q.where(where), cq.where(where)
     total = int(s.scalar(cq) or 0)
-    rows = s.scalars(q.order_by(DocumentRow.created_at.desc(), DocumentRow.id).limit(limit).offset(offset))
+    rows = s.scalars(q.order_by(*SORTS[sort]).limit(limit).offset(offset))
     return list(rows), total
 
 
@@ -327,9 +390,58 @@ def latest_correction_id(s: Session, document_id: str) -> int | None:
     return s.scalar(q)
 
 
-def set_failing_checks(doc: DocumentRow, failing: int) -> None:
+def set_failing_checks(doc: DocumentRow, failing: int, to_review: int | None = None) -> None:
     doc.failing_checks = failing
+    if to_review is not None:
+        doc.cells_to_review = to_review
     doc.updated_at = utcnow()
+
+
+def set_reviewed(s: Session, doc: DocumentRow, reviewed: bool, key_id: str) -> None:
+    """Mark the document reviewed by ``key_id`` now, or not reviewed; logged either way."""
+    doc.reviewed_by = key_id if reviewed else None
+    doc.reviewed_at = utcnow() if reviewed else None
+    log_event(s, key_id, "reviewed" if reviewed else "unreviewed", doc.id, {})
+
+
+def last_reviewers(s: Session, document_ids: list[str]) -> dict[str, str]:
+    """The key of each document's latest correction (documents without corrections are absent)."""
+    if not document_ids:
+        return {}
+    latest = (
+        select(CorrectionRow.document_id, func.max(CorrectionRow.id).label("last"))
+        .where(CorrectionRow.document_id.in_(document_ids))
+        .group_by(CorrectionRow.document_id)
+        .subquery()
+    )
+    rows = s.execute(
+        select(CorrectionRow.document_id, CorrectionRow.key_id).join(
+            latest, CorrectionRow.id == latest.c.last
+        )
+    )
+    return {doc_id: key_id for doc_id, key_id in rows}
+
+
+def needs_review() -> Any:
+    """Done, not yet marked reviewed, and with a failing check or a cell waiting for a person."""
+    return and_(
+        DocumentRow.status == "done",
+        DocumentRow.reviewed_at.is_(None),
+        or_(DocumentRow.failing_checks > 0, DocumentRow.cells_to_review > 0),
+    )
+
+
+def next_needing_review(s: Session, after: str | None = None, owner: str | None = None) -> str | None:
+    """The id of the next document needing review in the review order (most failing first), after
+    ``after`` when given (wrapping around), skipping it."""
+    q = select(DocumentRow.id).where(needs_review())
+    if owner is not None:
+        q = q.where(visible_to(owner))
+    ids = list(s.scalars(q.order_by(*SORTS["failing"])))
+    if after in ids:
+        i = ids.index(after)
+        ids = ids[i + 1 :] + ids[:i]
+    return ids[0] if ids else None
 
 
 # --- jobs ---------------------------------------------------------------------------------------

@@ -19,11 +19,12 @@ reports need no system font package; the Song and Kai families stay optional ext
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
+
+from gongkai.fonts import packaged_cjk_font
 
 FontFamily = Literal["song", "fangsong", "kai", "hei"]
 FAMILIES: tuple[FontFamily, ...] = ("song", "fangsong", "kai", "hei")
@@ -53,14 +54,7 @@ _DEBIAN_MICROHEI = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 def _packaged_microhei() -> Path | None:
     """WenQuanYi Micro Hei from the ``corpus`` extra's font wheel, found by path (no import needed)."""
-    spec = importlib.util.find_spec("paperang_p2_fonts_cjk")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        path = Path(location) / "fonts" / "wqy-microhei.ttc"
-        if path.is_file():
-            return path
-    return None
+    return packaged_cjk_font()
 
 
 def _fallback() -> FontFile:

@@ -14,7 +14,7 @@ from gongkai.server.api.auth import Caller
 from gongkai.server.api.errors import ApiError
 from gongkai.server.review import ServedResult, served_result
 from gongkai.server.storage import repository as repo
-from gongkai.server.storage.models import CorrectionRow, DocumentRow, JobRow, iso
+from gongkai.server.storage.models import CorrectionRow, DocumentGrant, DocumentRow, JobRow, iso
 
 DOC_ID = PathParam(description="Document id", pattern=r"^[0-9a-f]{32}$")
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -53,7 +53,15 @@ def job_out(job: JobRow | None) -> schemas.JobOut | None:
     )
 
 
-def document_out(doc: DocumentRow, job: JobRow | None) -> dict[str, Any]:
+def document_out(doc: DocumentRow, job: JobRow | None, grant: DocumentGrant | None = None) -> dict[str, Any]:
+    """The document as the API shows it. With ``grant`` (a key that uploaded the same bytes after
+    another key and cannot see that key's uploads), what is the first uploader's is replaced by the
+    grant's own: its filename, its key as ``uploaded_by``, its time as ``created_at``."""
+    filename, uploaded_by = doc.filename, doc.uploaded_by
+    created_at, updated_at = doc.created_at, doc.updated_at
+    if grant is not None:
+        filename, uploaded_by, created_at = grant.filename, grant.key_id, grant.created_at
+        updated_at = max(updated_at, created_at)
     base = f"/v1/documents/{doc.id}"
     links = {"self": base, "result": f"{base}/result", "history": f"{base}/history"}
     if doc.status == "failed":
@@ -64,7 +72,7 @@ def document_out(doc: DocumentRow, job: JobRow | None) -> dict[str, Any]:
     return schemas.DocumentOut(
         id=doc.id,
         sha256=doc.sha256,
-        filename=doc.filename,
+        filename=filename,
         media_type=doc.media_type,
         size=doc.size,
         pages=doc.pages,
@@ -76,9 +84,12 @@ def document_out(doc: DocumentRow, job: JobRow | None) -> dict[str, Any]:
         agency=doc.agency,
         title=doc.title,
         failing_checks=doc.failing_checks,
-        uploaded_by=doc.uploaded_by,
-        created_at=iso(doc.created_at),
-        updated_at=iso(doc.updated_at),
+        cells_to_review=doc.cells_to_review,
+        reviewed_by=doc.reviewed_by,
+        reviewed_at=optional_iso(doc.reviewed_at),
+        uploaded_by=uploaded_by,
+        created_at=iso(created_at),
+        updated_at=iso(updated_at),
         links=links,
     ).model_dump()
 
@@ -96,12 +107,34 @@ def correction_out(row: CorrectionRow) -> dict[str, Any]:
     ).model_dump()
 
 
+def caller_grant(s: Session, doc: DocumentRow, caller: Caller) -> DocumentGrant | None:
+    """The caller's grant to the document when that is how it sees it (it neither sees all nor owns it)."""
+    if caller.sees_all or repo.document_owned_by(doc, caller.key_id):
+        return None
+    return repo.grant_for(s, doc.id, caller.key_id)
+
+
 def visible_document(s: Session, document_id: str, caller: Caller) -> DocumentRow:
-    """The document if the caller may see it; 404 otherwise (never 403: ids of others do not leak)."""
+    """The document if the caller may see it; 404 otherwise (never 403: ids of others do not leak).
+    A key with scope "own" sees what it owns and what it was granted by uploading the same bytes."""
     doc = repo.get_document(s, document_id)
-    if doc is None or not (caller.sees_all or repo.document_owned_by(doc, caller.key_id)):
+    if doc is None or not (
+        caller.sees_all
+        or repo.document_owned_by(doc, caller.key_id)
+        or repo.grant_for(s, doc.id, caller.key_id) is not None
+    ):
         raise ApiError(404, "not_found", f"no document {document_id}")
     return doc
+
+
+def document_view(s: Session, doc: DocumentRow, job: JobRow | None, caller: Caller) -> dict[str, Any]:
+    """``document_out`` as this caller may see the document (a grantee sees its own upload's details)."""
+    return document_out(doc, job, caller_grant(s, doc, caller))
+
+
+def display_filename(s: Session, doc: DocumentRow, caller: Caller) -> str:
+    grant = caller_grant(s, doc, caller)
+    return grant.filename if grant is not None else doc.filename
 
 
 def load_document(s: Session, document_id: str, caller: Caller) -> tuple[DocumentRow, JobRow | None]:

@@ -25,7 +25,9 @@ from gongkai.server.api.routes.common import (
     ERRORS,
     RESULT_RESPONSES,
     correction_out,
+    display_filename,
     document_out,
+    document_view,
     load_document,
     served_document,
     visible_document,
@@ -120,15 +122,13 @@ def _accept(
     try:
         spool = store.spool(file.file, settings.max_upload_bytes)
         with spool as (tmp, sha, size):
-            with db.session() as s:
-                existing = repo.find_by_sha(s, sha)
-                if existing is not None:
-                    metrics.uploads.labels("duplicate").inc()
-                    return {**document_out(existing, repo.latest_job(s, existing.id)), "duplicate": True}, 200
+            duplicate = _duplicate(db, sha, caller, filename, metrics)
+            if duplicate is not None:
+                return duplicate
             if size == 0:
                 raise ApiError(422, "empty", "the file is empty")
             try:
-                checked = check_upload(tmp.read_bytes(), settings)
+                checked = check_upload(tmp, settings)  # from the file: never the whole upload in memory
             except GongkaiError as exc:
                 metrics.uploads.labels(exc.code).inc()
                 raise from_pipeline(exc) from exc
@@ -147,13 +147,12 @@ def _accept(
                     )
                     body = {**document_out(doc, job), "duplicate": False}
             except IntegrityError:
-                # The same file arrived twice at once: the other upload won; answer with its document.
-                with db.session() as s:
-                    existing = repo.find_by_sha(s, sha)
-                    if existing is None:
-                        raise
-                    metrics.uploads.labels("duplicate").inc()
-                    return {**document_out(existing, repo.latest_job(s, existing.id)), "duplicate": True}, 200
+                # The same file arrived twice at once: the other upload won; answer as for any duplicate
+                # (a grant when the winner was another key this caller cannot see).
+                duplicate = _duplicate(db, sha, caller, filename, metrics)
+                if duplicate is None:
+                    raise
+                return duplicate
             except BaseException:
                 # Nothing half-written: no row, so the file we just stored goes too (unless a
                 # concurrent upload of the same bytes has a row for it by now).
@@ -167,6 +166,33 @@ def _accept(
         raise ApiError(413, "too_large", str(exc)) from exc
     metrics.uploads.labels("accepted").inc()
     return body, 202
+
+
+def _duplicate(
+    db: Database, sha: str, caller: Caller, filename: str, metrics: Metrics
+) -> tuple[dict[str, Any], int] | None:
+    """The answer to an upload of bytes stored before (None when they were not). A caller that sees
+    that document gets it as it is. Any other key holds the same bytes, so it gets the extraction too,
+    through a grant, and sees the document as its own upload: its filename, its key, never the first
+    uploader's name or key."""
+    for attempt in range(2):
+        try:
+            with db.session() as s:
+                existing = repo.find_by_sha(s, sha)
+                if existing is None:
+                    return None
+                grant = None
+                if not (caller.sees_all or repo.document_owned_by(existing, caller.key_id)):
+                    grant = repo.grant_document(s, existing, caller.key_id, filename)
+                body = {**document_out(existing, repo.latest_job(s, existing.id), grant), "duplicate": True}
+        except IntegrityError:
+            # The same key sent these bytes twice at once and the other request made the grant: read it.
+            if attempt:
+                raise
+            continue
+        metrics.uploads.labels("duplicate").inc()
+        return body, 200
+    return None  # not reached: the second attempt returns or raises
 
 
 @router.get("/v1/documents", response_model=schemas.DocumentPage, responses=ERRORS, tags=["documents"])
@@ -188,7 +214,9 @@ def list_documents(
     with db.session() as s:
         owner = None if caller.sees_all else caller.key_id
         rows, total = repo.list_documents(s, f, limit, offset, owner=owner)
-        items = [document_out(d, repo.latest_job(s, d.id)) for d in rows]
+        # A key with scope own sees a granted document under its own upload's details.
+        grants = repo.grants_for(s, owner, [d.id for d in rows]) if owner is not None else {}
+        items = [document_out(d, repo.latest_job(s, d.id), grants.get(d.id)) for d in rows]
     nxt = None
     if offset + limit < total:
         params = {k: v for k, v in request.query_params.items() if k not in ("offset",)}
@@ -203,7 +231,7 @@ def list_documents(
 def get_document(caller: Uploader, db: DbDep, document_id: str = DOC_ID) -> Any:
     with db.session() as s:
         doc, job = load_document(s, document_id, caller)
-    return document_out(doc, job)
+        return document_view(s, doc, job, caller)
 
 
 @router.post(
@@ -232,7 +260,7 @@ def retry(
             raise ApiError(
                 409, "not_failed", f"the document is {doc.status}; only failed documents are retried"
             )
-        body = document_out(doc, job)
+        body = document_view(s, doc, job, caller)
     dispatcher.notify(body["job"]["id"])
     return body
 
@@ -304,6 +332,7 @@ def export(
 ) -> Response:
     with db.session() as s:
         doc, served = served_document(s, document_id, caller)
+        filename = display_filename(s, doc, caller)  # a grantee's download is named as it sent it
         history = [correction_out(r) for r in repo.history(s, document_id)] if fmt == "xlsx" else []
     result = served.to_json()
     if fmt == "json":
@@ -312,7 +341,7 @@ def export(
         data = exports.to_csv(result)
     else:
         data = exports.to_xlsx(result, history)
-    stem = Path(doc.filename).stem or "document"
+    stem = Path(filename).stem or "document"
     ascii_stem = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "_" for ch in stem)[:80]
     return Response(
         data,

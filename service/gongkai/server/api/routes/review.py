@@ -18,6 +18,7 @@ from gongkai.server.api.routes.common import (
     ERRORS,
     RESULT_RESPONSES,
     correction_out,
+    document_out,
     load_document,
     served_document,
 )
@@ -170,6 +171,26 @@ def _paragraph_change(body: schemas.ParagraphCorrection) -> review.ParagraphChan
     if not fields:
         raise ApiError(422, "bad_value", "give a new text, a label, or clear_label")
     return review.ParagraphChange.model_validate(fields)
+
+
+@router.put(
+    "/v1/documents/{document_id}/review-state",
+    response_model=schemas.DocumentOut,
+    responses=ERRORS,
+    tags=["review"],
+    summary="Mark the document reviewed (by the caller, now), or not reviewed",
+)
+def set_review_state(
+    caller: Reviewer, body: schemas.ReviewState, db: DbDep, document_id: str = DOC_ID
+) -> Any:
+    with db.session() as s:
+        repo.lock_document(s, document_id)
+        doc, job = load_document(s, document_id, caller)
+        if body.reviewed and doc.status != "done":
+            raise ApiError(409, "not_ready", f"the document is {doc.status}; only a result can be reviewed")
+        repo.set_reviewed(s, doc, body.reviewed, caller.key_id)
+        s.flush()
+        return document_out(doc, job)
 
 
 @router.get(
