@@ -21,6 +21,7 @@ class TextSource(StrEnum):
     OCR = "ocr"
     HTML = "html"
     DOCX = "docx"
+    TEXT = "text"  # plain text crawled from a site (gongkai batch)
 
 
 class BlockType(StrEnum):

@@ -16,7 +16,7 @@ ContractVersion = Literal["1", "1.1"]
 # What new results carry; stored results of an older version still validate.
 CONTRACT_VERSION: ContractVersion = "1.1"
 
-SourceKind = Literal["text_layer", "ocr", "html", "docx"]
+SourceKind = Literal["text_layer", "ocr", "html", "docx", "text"]
 ParagraphLabel = Literal["overview", "problems", "improvements", "other_matters"]
 # A check's kind and status (gongkai.pipeline.checks uses the same vocabulary).
 CheckKind = Literal["identity", "soft"]
