@@ -164,16 +164,18 @@ def test_celery_worker_on_redis_runs_the_same_task(tmp_path: Path) -> None:
     import redis
 
     redis.Redis.from_url(url).flushdb()  # db 11 is this test's own
-    settings = make_settings(tmp_path, broker_url=url, lease_seconds=2)
+    # A lease long enough that a busy machine (a worker starved of CPU for a few seconds) does not
+    # lose it mid-job and run the job again; the faked dead job below has its lease expired anyway.
+    settings = make_settings(tmp_path, broker_url=url, lease_seconds=6)
     seed_keys(settings)
     worker = subprocess.Popen(
         [sys.executable, "-m", "gongkai.cli", "worker", "--concurrency", "1", "--loglevel", "WARNING"],
-        env=_env(settings, GONGKAI_BROKER_URL=url, GONGKAI_LEASE_SECONDS="2"),
+        env=_env(settings, GONGKAI_BROKER_URL=url, GONGKAI_LEASE_SECONDS="6"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     try:
-        for svc in service(tmp_path, broker_url=url, lease_seconds=2):
+        for svc in service(tmp_path, broker_url=url, lease_seconds=6):
             assert type(svc.client.app.state.dispatcher).__name__ == "CeleryDispatcher"  # type: ignore[attr-defined]
             first = svc.upload(synthetic_pdf()).json()
             doc = svc.wait(first["id"], timeout=120)
