@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -107,3 +108,27 @@ def stored_objects(settings: Settings) -> list[Path]:
 
 def temp_files(settings: Settings) -> list[Path]:
     return [p for p in (Path(settings.data_dir) / "tmp").rglob("*") if p.is_file()]
+
+
+def redis_url(db: int) -> str | None:
+    """redis://127.0.0.1:6379/<db> when a Redis answers PING there, else None (the test skips).
+    Each test that uses Redis has its own db number and flushes only that one."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            if not sock.recv(16).startswith(b"+PONG"):
+                return None
+    except OSError:
+        return None
+    return f"redis://127.0.0.1:6379/{db}"
+
+
+def until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Poll ``cond`` until it returns something true (a bound on waiting, not a speed assertion)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

@@ -6,13 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,31 +19,10 @@ from sqlalchemy import func, select
 
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.models import JobRow, ResultRow
-from tests.server.api_support import service, synthetic_pdf
+from tests.server.api_support import redis_url, service, synthetic_pdf, until
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_DB = 12  # this test's own database number (the other Celery test uses 11)
-
-
-def _redis_url() -> str | None:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            if not sock.recv(16).startswith(b"+PONG"):
-                return None
-    except OSError:
-        return None
-    return f"redis://127.0.0.1:6379/{REDIS_DB}"
-
-
-def _until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def _start_worker(env: dict[str, str], marker: Path) -> subprocess.Popen[bytes]:
@@ -68,7 +44,7 @@ def _kill9(proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_celery_worker_killed_mid_job_is_recovered_exactly_once(tmp_path: Path) -> None:
-    url = _redis_url()
+    url = redis_url(REDIS_DB)
     if url is None:
         pytest.skip("no Redis on 127.0.0.1:6379 (the Celery fault test runs against a real broker)")
     import redis
@@ -92,7 +68,7 @@ def test_celery_worker_killed_mid_job_is_recovered_exactly_once(tmp_path: Path) 
             body = svc.upload(synthetic_pdf()).json()
             doc_id, job_id = body["id"], body["job"]["id"]
             # Mid-job: the worker's child has claimed the job and is inside the extraction.
-            pid = int(_until(lambda: marker.exists() and marker.read_text(), 60, "the job to start"))
+            pid = int(until(lambda: marker.exists() and marker.read_text(), 60, "the job to start"))
             db = Database(svc.settings.database_url)
             with db.session() as s:
                 job = s.get(JobRow, job_id)

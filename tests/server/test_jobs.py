@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.files import LocalFileStore
 from gongkai.server.storage.models import DocumentRow, JobRow, utcnow
-from tests.server.api_support import Service, make_settings, seed_keys, service, synthetic_pdf
+from tests.server.api_support import Service, make_settings, redis_url, seed_keys, service, synthetic_pdf
 
 
 @pytest.fixture
@@ -146,19 +145,8 @@ def _env(settings: object, **extra: str) -> dict[str, str]:
     return env
 
 
-def _redis_url() -> str | None:
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as sock:
-            sock.sendall(b"PING\r\n")
-            if not sock.recv(16).startswith(b"+PONG"):
-                return None
-    except OSError:
-        return None
-    return "redis://127.0.0.1:6379/11"
-
-
 def test_celery_worker_on_redis_runs_the_same_task(tmp_path: Path) -> None:
-    url = _redis_url()
+    url = redis_url(11)
     if url is None:
         pytest.skip("no Redis on 127.0.0.1:6379")
     import redis

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from gongkai.server.jobs.pool import LocalPool
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.models import JobRow
 from gongkai.settings import Settings
-from tests.server.api_support import Service, make_settings, seed_keys, synthetic_pdf
+from tests.server.api_support import Service, make_settings, seed_keys, synthetic_pdf, until
 from tests.server.postgres import fresh_database_url
 
 STALL_MARKER = "stalled-worker.pid"
@@ -60,16 +60,6 @@ def _stall_first_job_main(settings: Settings, index: int, stop: Any, wake: Any) 
     poollib._process_main(settings, index, stop, wake)
 
 
-def _until(cond: Callable[[], Any], timeout: float, what: str) -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def _service(settings: Settings, pool: LocalPool) -> Iterator[Service]:
     keys = seed_keys(settings)
     with TestClient(create_app(settings, dispatcher=pool)) as client:
@@ -92,10 +82,10 @@ def test_killed_workers_are_restarted(tmp_path: Path, database_url: str) -> None
     settings = _settings(tmp_path, database_url)
     pool = LocalPool(settings, first_delay=0.2, max_delay=1.0)
     for svc in _service(settings, pool):
-        _until(lambda: pool.alive() == 2, 30, "both workers to start")
+        until(lambda: pool.alive() == 2, 30, "both workers to start")
         for round_ in range(2):  # twice: the back-off grows but stays bounded
             old = _kill_all(pool)
-            _until(
+            until(
                 lambda old=old: pool.alive() == 2 and not set(pool.pids()) & set(old),
                 30,
                 "workers to come back",
@@ -116,7 +106,7 @@ def test_healthz_is_degraded_while_workers_are_down(tmp_path: Path, database_url
         ok = svc.client.get("/healthz")
         assert ok.status_code == 200 and ok.json()["status"] == "ok", ok.json()
         _kill_all(pool)
-        down = _until(
+        down = until(
             # 503 from the first death on; wait until both deaths are seen.
             lambda svc=svc: (r := svc.client.get("/healthz")).json()["workers_alive"] == 0 and r,
             30,
@@ -127,7 +117,7 @@ def test_healthz_is_degraded_while_workers_are_down(tmp_path: Path, database_url
         assert body["workers_alive"] == 0 and body["workers_configured"] == 2
         assert body["jobs"] == "LocalPool (0 of 2 workers alive)"
         # The supervisor has noticed both deaths and scheduled (not yet run) their restarts.
-        _until(lambda: pool.pids() == [None, None], 10, "the supervisor to notice")
+        until(lambda: pool.pids() == [None, None], 10, "the supervisor to notice")
         assert pool.restarts == 0
 
 
@@ -145,9 +135,9 @@ def _job(settings: Settings, job_id: int) -> JobRow:
 def _kill_stalled_worker(svc: Service, job_id: int) -> str:
     """Wait for the stalled worker to hold the job, kill it, and return the dead worker's lease name."""
     marker = Path(svc.settings.data_dir) / STALL_MARKER
-    _until(lambda: marker.exists() and marker.read_text(), 60, "a worker to stall in the job")
+    until(lambda: marker.exists() and marker.read_text(), 60, "a worker to stall in the job")
     pid = int(marker.read_text())
-    owner = _until(lambda: _job(svc.settings, job_id).lease_owner, 10, "the job's lease")
+    owner = until(lambda: _job(svc.settings, job_id).lease_owner, 10, "the job's lease")
     assert owner.split(":")[2] == str(pid)
     os.kill(pid, signal.SIGKILL)
     return str(owner)
@@ -165,7 +155,7 @@ def test_job_of_a_killed_worker_runs_again_at_once(tmp_path: Path, database_url:
         job = _job(settings, body["job"]["id"])
         assert job.status == "done" and job.attempts == 2 and job.error_code is None
         assert job.lease_owner is None
-        _until(lambda: pool.alive() == 2, 30, "the killed worker to be restarted")
+        until(lambda: pool.alive() == 2, 30, "the killed worker to be restarted")
 
 
 def test_job_that_kills_its_worker_every_time_fails_with_reason(tmp_path: Path, database_url: str) -> None:
