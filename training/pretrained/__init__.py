@@ -1,0 +1,1 @@
+"""Pretrained encoders read from registry packages (no hub downloads)."""
