@@ -54,13 +54,21 @@ def test_the_package_is_where_the_layout_says() -> None:
             ("gongkai.server", "gongkai.batch", "gongkai.devtools", "gongkai.commands", "gongkai.cli"),
         ),
         ("server", ("gongkai.devtools", "gongkai.commands", "gongkai.cli")),
-        # The batch runner builds on the pipeline and the settings only (a Celery path, when it
-        # comes, goes in a module of its own that may import the server).
+        # The batch runner builds on the pipeline and the settings only. Its Celery path sends tasks
+        # by name (gongkai.batch.remote); the task itself is the server's (see the test below).
         ("batch", ("gongkai.server", "gongkai.devtools", "gongkai.commands", "gongkai.cli")),
     ],
 )
 def test_imports_only_run_downwards(group: str, forbidden: tuple[str, ...]) -> None:
     assert _offenders(group, forbidden) == []
+
+
+def test_the_batch_celery_task_is_the_servers_and_runs_the_batch_worker() -> None:
+    # `gongkai batch --broker` and `gongkai worker` share one per-document function: the task in the
+    # server calls the batch's, so neither copies the other and the batch never imports the server.
+    task = _imports(PACKAGE / "server" / "jobs" / "batch_task.py")
+    assert "gongkai.batch.worker.process_document" in task
+    assert "gongkai.server.jobs.batch_task" in _imports(PACKAGE / "server" / "jobs" / "celery_app.py")
 
 
 def test_no_module_uses_the_old_top_level_names() -> None:

@@ -100,8 +100,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if SOFFICE is not None:
         work = base / "lo"
         work.mkdir()
-        files["old/bing.doc"] = _soffice(docx_bytes(consistent_spec("丙区人民政府", 2020)), "doc", work)
-        files["old/ding.wps"] = _soffice(docx_bytes(consistent_spec("丁镇人民政府", 2020)), "wps", work)
+        files["old/bing.doc"] = _soffice(docx_bytes(consistent_spec("洪泽区人民政府", 2020)), "doc", work)
+        files["old/ding.wps"] = _soffice(docx_bytes(consistent_spec("盱眙县人民政府", 2020)), "wps", work)
     shared = shared_dir()
     if shared is not None and (shared / "corpus/real/pingtan-2023.html").is_file():
         real = (shared / "corpus/real/pingtan-2023.html").read_text(encoding="utf-8")
@@ -162,14 +162,15 @@ def test_plain_text_keeps_the_statistics_and_says_which_table_is_missing(batch: 
 
 @NEEDS_SOFFICE
 @pytest.mark.parametrize(
-    ("name", "agency"), [("old/bing.doc", "丙区人民政府"), ("old/ding.wps", "丁镇人民政府")]
+    ("name", "agency"), [("old/bing.doc", "洪泽区人民政府"), ("old/ding.wps", "盱眙县人民政府")]
 )
 def test_legacy_word_and_wps_files_are_converted_by_libreoffice(
     batch: dict[str, Any], name: str, agency: str
 ) -> None:
     d = batch["docs"][name]
     assert d["status"] == "done", d["error"]
-    assert d["kind"] == "doc" and d["level"] == ("county" if "区" in agency else "township")
+    # Real counties: the region is resolved in the table of divisions, and its level with it.
+    assert d["kind"] == "doc" and d["level"] == "county"
     r = _result(batch, name)
     assert r["source"]["media_type"] == "application/msword"
     assert r["source"]["sha256"] == d["sha256"]  # the file as found, not the conversion

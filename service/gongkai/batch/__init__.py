@@ -2,10 +2,11 @@
 
 One module per concern: ``detect`` (what the bytes are), ``sources`` (walking folders, lists and
 archives lazily), ``convert`` (legacy Word through LibreOffice), ``worker`` (one document in a
-child process with limits), ``pool`` (the children, timeouts and crashes), ``manifest`` (the SQLite
-state that makes a run resumable), ``agencies`` (normalised names, levels, re-issue choice),
-``crosscheck`` (checks across documents), ``dataset`` and ``summary`` (the output files),
-``progress`` (what the person watching sees) and ``runner`` (wires them together).
+child process with limits), ``pool`` (the children, timeouts and crashes), ``remote`` (the same over
+the Celery workers of ``gongkai worker``, ``--broker``), ``manifest`` (the SQLite state that makes a
+run resumable), ``agencies`` (normalised names, levels, re-issue choice), ``crosscheck`` (checks
+across documents), ``dataset`` and ``summary`` (the output files), ``progress`` (what the person
+watching sees) and ``runner`` (wires them together).
 """
 
 from gongkai.batch.runner import BatchConfig, run_batch

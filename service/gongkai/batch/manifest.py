@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS events (
     at REAL NOT NULL,
     detail TEXT
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     started_at REAL NOT NULL,
@@ -115,6 +119,17 @@ class Manifest:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
+
+    # --- identity -----------------------------------------------------------------------------
+
+    def batch_id(self) -> str:
+        """A random id made once per output folder: names this batch's keys on a broker across runs."""
+        import uuid
+
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('batch_id', ?)", (uuid.uuid4().hex,)
+        )
+        return str(self._db.execute("SELECT value FROM meta WHERE key = 'batch_id'").fetchone()[0])
 
     # --- runs ---------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from gongkai.batch import dataset
 from gongkai.batch.manifest import Manifest
 from gongkai.batch.pool import WorkerPool
 from gongkai.batch.progress import QuietReporter, Reporter
+from gongkai.batch.remote import RemotePool
 from gongkai.batch.sources import SEP, Entry, WalkLimits, count, walk
 from gongkai.batch.summary import write_summary
 from gongkai.batch.worker import Outcome, WorkerConfig
@@ -25,6 +26,7 @@ from gongkai.errors import InputError
 from gongkai.settings import PipelineOptions
 
 SCRATCH_DIR = "tmp"
+Pool = WorkerPool | RemotePool
 
 
 @dataclass
@@ -41,6 +43,10 @@ class BatchConfig:
     count_first: bool = True  # list the sources once up front, for the bar's total and the ETA
     processor: str = "gongkai.batch.worker:process_document"
     argv: list[str] = field(default_factory=lambda: list(sys.argv))
+    # Scale-out: a Redis URL sends each document to the Celery workers of `gongkai worker`; then
+    # ``workers`` is the number of documents in flight at once.
+    broker_url: str | None = None
+    report_timeout: float | None = None  # re-send a document not reported back in this long
 
 
 @dataclass
@@ -66,8 +72,6 @@ def run_batch(cfg: BatchConfig, reporter: Reporter | None = None) -> dict[str, i
         run = _Run(cfg, manifest, reporter)
         try:
             run_id = manifest.start_run(cfg.argv)
-            resumed = _recover(manifest, out)
-            reporter.start(count(cfg.sources) if cfg.count_first else None, resumed)
             worker_config = WorkerConfig(
                 options=cfg.options.sharing_cores(cfg.workers),
                 memory_bytes=cfg.memory_mb * 1024 * 1024 if cfg.memory_mb else None,
@@ -75,8 +79,11 @@ def run_batch(cfg: BatchConfig, reporter: Reporter | None = None) -> dict[str, i
                 scratch_dir=scratch,
                 processor=cfg.processor,
             )
-            pool = WorkerPool(cfg.workers, worker_config, cfg.timeout)
+            pool = _make_pool(cfg, manifest, worker_config)
             try:
+                resumed, adopted = _recover(manifest, out, pool)
+                reporter.start(count(cfg.sources) if cfg.count_first else None, resumed)
+                _collect(run, adopted)
                 _process(run, pool)
             finally:
                 pool.close()
@@ -104,20 +111,40 @@ def _exclusive(out: Path) -> Iterator[None]:
         yield
 
 
-def _recover(manifest: Manifest, out: Path) -> int:
-    """Documents a killed run left ``running``: done if their result file was written, else queued."""
-    requeued = 0
+def _make_pool(cfg: BatchConfig, manifest: Manifest, worker_config: WorkerConfig) -> Pool:
+    if not cfg.broker_url:
+        return WorkerPool(cfg.workers, worker_config, cfg.timeout)
+    return RemotePool(
+        cfg.broker_url,
+        manifest.batch_id(),
+        cfg.workers,
+        worker_config,
+        cfg.timeout,
+        cfg.report_timeout or cfg.timeout + 120.0,  # the document's time, plus a wait in the queue
+        on_resend=manifest.mark_running,  # one more attempt and a `start` event per send
+    )
+
+
+def _recover(manifest: Manifest, out: Path, pool: Pool) -> tuple[int, list[tuple[str, Outcome]]]:
+    """Documents a killed run left ``running``: done if their result file was written; with a broker,
+    the outcomes workers reported since are taken; the rest is queued again. Returns the number
+    queued again and the outcomes taken (for ``_collect``)."""
+    left = []
     for sha in manifest.running():
         result = dataset.load_result(out, sha)
         if result is not None and (result.get("source") or {}).get("sha256") == sha:
             manifest.mark_done(sha, dataset.result_fields(result), detail="result written before the stop")
         else:
-            manifest.requeue(sha)
-            requeued += 1
-    return requeued
+            left.append(sha)
+    adopted: list[tuple[str, Outcome]] = []
+    if isinstance(pool, RemotePool):
+        adopted, left = pool.adopt(left)
+    for sha in left:
+        manifest.requeue(sha)
+    return len(left), adopted
 
 
-def _process(run: _Run, pool: WorkerPool) -> None:
+def _process(run: _Run, pool: Pool) -> None:
     cfg, manifest = run.cfg, run.manifest
     seen: set[str] = set()
     limits = WalkLimits(max_bytes=cfg.options.max_bytes, max_depth=cfg.max_depth)
@@ -161,7 +188,11 @@ def _needs_processing(run: _Run, entry: Entry, sha: str) -> bool:
 
 def _collect(run: _Run, finished: list[tuple[str, Outcome]]) -> None:
     for sha, outcome in finished:
-        path = run.paths.pop(sha, sha)
+        path = run.paths.pop(sha, None)
+        row = run.manifest.get(sha)
+        if row is None or row.status != "running":
+            continue  # not this run's to finish: a document completes once
+        path = path or row.path
         info: dict[str, Any] = {"sha256": sha, "kind": outcome.kind, "seconds": round(outcome.seconds, 3)}
         if outcome.ok and outcome.result_json is not None:
             result = json.loads(outcome.result_json)

@@ -43,6 +43,18 @@ def register(sub: Any) -> None:
     b.add_argument(
         "--memory-mb", type=_positive(int), default=4096, help="address-space cap per worker in MiB (4096)"
     )
+    b.add_argument(
+        "--broker",
+        metavar="URL",
+        help="send documents to the Celery workers of `gongkai worker` on this Redis URL "
+        "(then --workers is the number of documents in flight)",
+    )
+    b.add_argument(
+        "--report-timeout",
+        type=_positive(float),
+        help="with --broker: send a document again when no worker reported back in this many seconds "
+        "(default: --timeout + 120)",
+    )
     b.add_argument("--retry-failed", action="store_true", help="run documents that failed before again")
     b.add_argument("--max-depth", type=_positive(int), default=4, help="deepest archive nesting read (4)")
     b.add_argument(
@@ -80,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         max_depth=args.max_depth,
         count_first=args.count_first,
         processor=args.processor,
+        broker_url=args.broker,
+        report_timeout=args.report_timeout,
         argv=["gongkai", *sys.argv[1:]],
     )
     mode = "json" if args.json_progress else "quiet" if args.quiet else "rich"

@@ -51,6 +51,10 @@ def make_celery(settings: Settings) -> Celery:
             _mark_dispatched(db, int(job_id))
         return outcome.value
 
+    # `gongkai batch --broker` sends its documents to the same workers.
+    from gongkai.server.jobs.batch_task import register_batch_task
+
+    register_batch_task(app)
     return app
 
 

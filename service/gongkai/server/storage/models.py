@@ -170,3 +170,36 @@ class DocumentGrant(Base):
     key_id: Mapped[str] = mapped_column(String(16), ForeignKey("api_keys.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255))  # display only, never a path
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class BatchRow(Base):
+    """An archive uploaded to POST /v1/batches: its members became documents (or were refused)."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))  # display only, never a path
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    key_id: Mapped[str] = mapped_column(String(16), ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set once every member is listed; NULL while the archive is being read (or if that was cut short).
+    expanded_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class BatchItemRow(Base):
+    """One member of a batch's archive: the document it became or was linked to, or why it was refused."""
+
+    __tablename__ = "batch_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(String(32), ForeignKey("batches.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(Text)  # the member's path in the archive (nested: a!b)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # new (a document and a job were made) | existing (linked to a document stored before) |
+    # duplicate (the same bytes as an earlier member) | rejected (see error_code)
+    outcome: Mapped[str] = mapped_column(String(16))
+    document_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("documents.id"), nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)

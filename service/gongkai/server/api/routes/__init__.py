@@ -2,8 +2,15 @@
 
 from fastapi import APIRouter
 
-from gongkai.server.api.routes import documents, keys, operations, review
+from gongkai.server.api.routes import agencies, batches, documents, keys, operations, review
 
-ROUTERS: tuple[APIRouter, ...] = (documents.router, review.router, keys.router, operations.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    documents.router,
+    review.router,
+    keys.router,
+    operations.router,
+    batches.router,
+    agencies.router,
+)
 
 __all__ = ["ROUTERS"]
