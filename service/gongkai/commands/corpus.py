@@ -50,6 +50,12 @@ def register(sub: Any) -> None:
     gen.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     gen.add_argument("--dpi", type=int, default=200, help="scan resolution of scan_pdf/image kinds")
     gen.add_argument("--page-files", action="store_true", help="also write <id>.p<N>.png/.jpg page images")
+    gen.add_argument(
+        "--camera",
+        type=_fraction,
+        default=0.0,
+        help="fraction of scan_pdf/image documents photographed (perspective, surround, light, curl)",
+    )
     gen.set_defaults(func=run_generate)
 
 
@@ -67,6 +73,7 @@ def run_generate(args: argparse.Namespace) -> int:
             workers=max(1, args.workers),
             dpi=args.dpi,
             page_files=args.page_files,
+            camera=args.camera,
         )
     except ValueError as e:
         sys.stderr.write(f"gongkai corpus generate: {e}\n")

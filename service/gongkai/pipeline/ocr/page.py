@@ -33,7 +33,7 @@ from gongkai.pipeline.ocr.engine import (
     fold_digits,
     looks_like_digits,
 )
-from gongkai.pipeline.ocr.prepare import ink_mask, prepare_page, rotate_quarter
+from gongkai.pipeline.ocr.prepare import Capture, ink_mask, prepare_page, rotate_quarter
 from gongkai.pipeline.ocr.table_grid import ImageTable, find_tables, rule_masks, text_rows
 from gongkai.settings import SecondEngineChoice
 
@@ -61,6 +61,7 @@ class PageDiagnostics:
     second_opinions: int = 0  # doubtful numeric cells read again by the second engine
     second_agreed: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    capture: Capture = field(default_factory=Capture)  # page finding, light, flattening (camera)
 
 
 @dataclass
@@ -86,6 +87,7 @@ def ocr_page(
     prep = prepare_page(image, dpi, horizontal=lambda g: _text_runs_horizontally(engine, g))
     grey = prep.image
     diag = PageDiagnostics(prep.dpi, prep.rotation, prep.skew_deg, prep.seal_pixels, prep.blank)
+    diag.capture = prep.capture
     pt = 72.0 / prep.dpi
     h, w = grey.shape[:2]
     diag.seconds["prepare"] = time.perf_counter() - t0

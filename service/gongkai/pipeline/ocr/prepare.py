@@ -1,4 +1,8 @@
-"""Page preparation before OCR: red seal suppression, resolution normalisation, orientation, deskew.
+"""Page preparation before OCR: camera captures, red seal suppression, resolution, orientation, deskew.
+
+A photographed page (``pagefind.py``: a page edge on a surround, or rules not parallel) is cut out and
+flattened, curved ones through UVDoc (``unwarp.py``), and its light evened (``illumination.py``)
+first; a flatbed scan shows none of that evidence and goes on unchanged.
 
 All steps work on a grey page image (uint8, white paper) and report what they did, so a result can
 say which rotation and skew were corrected and which dpi the coordinates were measured at.
@@ -6,11 +10,15 @@ say which rotation and skew were corrected and which dpi the coordinates were me
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+
+from gongkai.pipeline.ocr import pagefind
+from gongkai.pipeline.ocr.illumination import UNEVEN, even_light, unevenness
 
 # The working resolution: PP-OCR reads 10.5–16 pt report text well at 200 dpi and is slower above.
 TARGET_DPI = 200.0
@@ -21,6 +29,20 @@ SEAL_RED_FLOOR = 0.7
 
 
 @dataclass
+class Capture:
+    """What was done to a photographed page (all False for a flatbed scan)."""
+
+    page_found: bool = False  # page edge found, surround cropped, perspective undone
+    light_evened: bool = False  # divided by its background (falloff, colour cast)
+    rules_perspective: bool = False  # perspective undone from non-parallel rules
+    curved: bool = False  # rules bow after the perspective was undone
+    unwarped: bool = False  # flattened by UVDoc (only when curved, kept only when straighter)
+    bend_px: float = 0.0  # largest bow of a long rule in the page handed on
+    curve_px: float = 0.0  # the same before UVDoc (perspective undone)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
 class Prepared:
     image: np.ndarray  # grey, uint8, upright and deskewed, at ``dpi``
     dpi: float
@@ -28,6 +50,7 @@ class Prepared:
     skew_deg: float  # small skew that was undone
     seal_pixels: int  # pixels recoloured as paper by the red-seal filter
     blank: bool
+    capture: Capture = field(default_factory=Capture)
 
 
 def suppress_red(bgr: np.ndarray) -> tuple[np.ndarray, int]:
@@ -132,6 +155,62 @@ def _without_long_rules(mask: np.ndarray) -> np.ndarray:
     return cv2.bitwise_and(mask, cv2.bitwise_not(cv2.bitwise_or(long_h, long_v)))
 
 
+def _flatten(
+    grey: np.ndarray,
+    mask: np.ndarray,
+    source: np.ndarray,
+    quad: pagefind.PageQuad | None,
+    cap: Capture,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Undo a perspective the rules show, then a curve they show (UVDoc), each only on evidence."""
+    geo = pagefind.rule_geometry(mask)
+    hom = pagefind.rules_homography(geo)
+    if hom is not None:
+        grey = pagefind.apply_homography(grey, hom)
+        mask = ink_mask(grey)
+        geo = pagefind.rule_geometry(mask)
+        cap.rules_perspective = True
+    cap.bend_px = cap.curve_px = round(geo.bend_px, 2)
+    cap.curved = geo.bend_px > pagefind.BEND_PX
+    if not (cap.curved and quad is not None and unwarp_available()):
+        return grey, mask
+    # UVDoc reads a page on its surround (on a page cropped to its edge it bends flat pages too)
+    flat = _uvdoc_page(source, quad, grey.shape[1], grey.shape[0])
+    fmask = ink_mask(flat)
+    fgeo = pagefind.rule_geometry(fmask)
+    hom = pagefind.rules_homography(fgeo)
+    if hom is not None:
+        flat = pagefind.apply_homography(flat, hom)
+        fmask = ink_mask(flat)
+        fgeo = pagefind.rule_geometry(fmask)
+    # kept only when measurably straighter, and with as many rules found (none lost to the warp)
+    if fgeo.bend_px < 0.7 * geo.bend_px and len(fgeo.horizontal) >= len(geo.horizontal) - 1:
+        cap.unwarped = True
+        cap.bend_px = round(fgeo.bend_px, 2)
+        return flat, fmask
+    return grey, mask
+
+
+def _uvdoc_page(source: np.ndarray, quad: pagefind.PageQuad, width: int, height: int) -> np.ndarray:
+    """The page flattened by UVDoc from the photo (page plus 4 % of surround), grey, ``width``×``height``."""
+    from gongkai.pipeline.ocr.unwarp import get_unwarper
+
+    h, w = source.shape[:2]
+    pw, ph = quad.size
+    x0, y0 = np.maximum(quad.corners.min(axis=0) - 0.04 * np.array([pw, ph]), 0).astype(int)
+    x1, y1 = np.minimum(quad.corners.max(axis=0) + 0.04 * np.array([pw, ph]), [w, h]).astype(int)
+    flat = get_unwarper().unwarp(source[y0:y1, x0:x1])
+    flat = cv2.resize(flat, (width, height), interpolation=cv2.INTER_AREA)
+    grey, _ = suppress_red(even_light(flat))
+    return grey
+
+
+def unwarp_available() -> bool:
+    from gongkai.pipeline.ocr.unwarp import unwarp_available as available
+
+    return available()
+
+
 # Scores how well upright a grey page reads (mean recogniser score on a sample of its lines).
 UprightScorer = Callable[[np.ndarray], float]
 
@@ -143,11 +222,26 @@ def prepare_page(
     horizontal: Callable[[np.ndarray], bool | None] | None = None,
 ) -> Prepared:
     """Grey, seal-free, upright, deskewed page at about 200 dpi."""
+    cap = Capture()
+    t = time.perf_counter()
+    source, quad = image, pagefind.find_page(image)
+    if quad is not None:
+        image, dpi = pagefind.warp_page(image, quad, TARGET_DPI), TARGET_DPI
+        cap.page_found = True
+    cap.seconds["find_page"] = time.perf_counter() - t
+    t = time.perf_counter()
+    if cap.page_found or unevenness(image) > UNEVEN:
+        image = even_light(image)
+        cap.light_evened = True
+    cap.seconds["light"] = time.perf_counter() - t
     grey, seal_pixels = suppress_red(image)
     grey, dpi_used = normalise_resolution(grey, dpi)
     mask = ink_mask(grey)
     if is_blank(mask):
-        return Prepared(grey, dpi_used, 0, 0.0, seal_pixels, True)
+        return Prepared(grey, dpi_used, 0, 0.0, seal_pixels, True, cap)
+    t = time.perf_counter()
+    grey, mask = _flatten(grey, mask, source, quad, cap)
+    cap.seconds["flatten"] = time.perf_counter() - t
     rotation = 0
     verdict = horizontal(grey) if horizontal is not None else None
     if verdict is None:
@@ -163,4 +257,4 @@ def prepare_page(
         if upright_score(flipped) > upright_score(grey) + 0.05:
             grey = flipped
             rotation = (rotation + 180) % 360
-    return Prepared(grey, dpi_used, rotation, skew, seal_pixels, False)
+    return Prepared(grey, dpi_used, rotation, skew, seal_pixels, False, cap)

@@ -1,5 +1,8 @@
 """Make a born-digital report look scanned: rasterize, stamp, tint, skew, blur, add noise, compress.
 
+With ``ScanOptions.camera`` the page is photographed instead (``camera.py``: perspective, surround,
+uneven warm light, curl near the binding) after paper and seal.
+
 The order follows what happens to paper: the page is printed on (possibly greyish) paper and stamped
 with the red official seal, then laid on the scanner (maybe turned by 90/180/270 degrees, a little
 askew), and the scanner blurs, adds sensor noise and JPEG-compresses the image.
@@ -24,6 +27,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
+from gongkai.devtools.corpora.synthetic.camera import CameraOptions, photograph
 from gongkai.devtools.corpora.synthetic.fonts import pil_font
 
 Level = Literal["clean", "typical", "heavy"]
@@ -51,6 +55,9 @@ class ScanOptions:
     # "table" = over the cells of a ruled table (falls back to "signature" when no table is found)
     seal_place: SealPlace = "signature"
     seal_text: str = "某某市某某区人民政府办公室"
+    # photographed instead of scanned: perspective, surround, light, curl (camera.py); rotate,
+    # skew, blur and noise are then the camera's, not the scanner's
+    camera: CameraOptions | None = None
 
     def __post_init__(self) -> None:
         if self.rotate not in (0, 90, 180, 270):
@@ -253,6 +260,9 @@ def degrade_page(
         diameter = round(42 / 25.4 * options.dpi)  # a 42 mm seal, the common size for offices
         seal = _seal_image(options.seal_text, diameter, gen)
         page = _stamp(page, seal, _seal_centre(page, options.seal_place, gen))
+    if options.camera is not None:
+        page, _corners = photograph(page, options.camera, gen)
+        return _jpeg(page, options.jpeg_quality)
     if options.rotate:
         page = page.rotate(options.rotate, expand=True)  # multiples of 90: exact, no resampling
     if options.skew_deg:
@@ -267,11 +277,15 @@ def degrade_page(
         grain = gen.standard_normal(size=arr.shape[:2], dtype=np.float32) * (options.noise * 255.0)
         arr = arr + np.rint(grain).astype(np.int16)[..., None]  # luminance noise, as a sensor line gives
         page = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
-    if options.jpeg_quality is not None:
-        buf = io.BytesIO()
-        page.save(buf, "JPEG", quality=options.jpeg_quality)
-        page = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    return page
+    return _jpeg(page, options.jpeg_quality)
+
+
+def _jpeg(page: Image.Image, quality: int | None) -> Image.Image:
+    if quality is None:
+        return page
+    buf = io.BytesIO()
+    page.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
 
 
 # ---------------------------------------------------------------- whole documents

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gongkai.devtools.corpora.synthetic import text as narrative
+from gongkai.devtools.corpora.synthetic.camera import CameraOptions
 from gongkai.devtools.corpora.synthetic.degrade import (
     ImageFormat,
     ScanOptions,
@@ -99,6 +100,7 @@ class GenerateConfig:
     dpi: int = 200  # scan resolution (fixtures use less)
     page_files: bool = False  # also write <id>.p<N>.png / .jpg for the image kind
     max_jpeg_quality: int | None = None  # cap the scanner's JPEG quality (small committed fixtures)
+    camera: float = 0.0  # share of scan_pdf/image documents photographed instead of scanned
 
     def __post_init__(self) -> None:
         if self.n < 1:
@@ -111,6 +113,8 @@ class GenerateConfig:
             raise ValueError(f"unknown formats {badf}; choose from {', '.join(FORMATS)}")
         if not 0.0 <= self.inject_errors <= 1.0:
             raise ValueError("--inject-errors is a fraction in [0, 1]")
+        if not 0.0 <= self.camera <= 1.0:
+            raise ValueError("--camera is a fraction in [0, 1]")
 
 
 # ---------------------------------------------------------------- who publishes
@@ -531,6 +535,15 @@ def _scan_options(
     return opts
 
 
+def _camera_options(rng: random.Random, opts: list[ScanOptions]) -> list[ScanOptions]:
+    """The document photographed page by page: one kind of capture for the whole document."""
+    kind = rng.choices(["phone", "mild"], weights=[75, 25])[0]
+    return [
+        replace(o, camera=CameraOptions.random(rng, kind), jpeg_quality=rng.choice([90, 85, 80, 70]))
+        for o in opts
+    ]
+
+
 def doc_plan(config: GenerateConfig, index: int) -> tuple[InputKind, FormatId, random.Random]:
     """Kind and format of document `index`: every (kind, format) pair appears once per cycle."""
     combos = list(itertools.product(config.kinds, config.formats))
@@ -574,11 +587,17 @@ def make_document(
         pages = len(truth.page_texts)
         opts = _scan_options(rng, pages, agency.name, config.dpi, config.max_jpeg_quality)
         seed = rng.getrandbits(32)
+        if config.camera > 0:
+            # a generator of its own: corpora made without --camera stay bit for bit the same
+            cam_rng = random.Random(f"gongkai-camera:{config.seed}:{index}")
+            if cam_rng.random() < config.camera:
+                opts = _camera_options(cam_rng, opts)
         truth.scan_options = [  # type: ignore[attr-defined]
             {
                 k: getattr(o, k)
                 for k in ("skew_deg", "rotate", "blur", "noise", "jpeg_quality", "grey_paper", "seal")
             }
+            | ({"camera": o.camera.as_dict()} if o.camera is not None else {})
             for o in opts
         ]
         if kind == "scan_pdf":
@@ -633,6 +652,7 @@ def generate(config: GenerateConfig) -> dict[str, Any]:
         "formats": list(config.formats),
         "inject_errors": config.inject_errors,
         "dpi": config.dpi,
+        "camera": config.camera,
         "fonts": list(available_families()),
         "counts": {
             "kind": dict(sorted(Counter(r["kind"] for r in rows).items())),
