@@ -53,10 +53,15 @@ class PipelineOptions(BaseSettings):
     ocr_workers: int | None = Field(
         None,
         ge=1,
-        description="processes reading a document's pages (default: one per core, at most a page each)",
+        description="pages of a document read at once (default: one per core, at most a page each)",
     )
     ocr_threads: int | None = Field(
         None, ge=1, description="ONNX Runtime threads when one process reads a document (default: every core)"
+    )
+    ocr_pool: Literal["threads", "processes"] = Field(
+        "threads",
+        description="how ocr_workers read a document's pages: threads of this process sharing one set "
+        "of models (no start-up, one copy in memory), or worker processes",
     )
     layout_model: bool = Field(True, description="run the CDLA layout model on OCR pages")
     models_dir: Path | None = Field(None, description="the narrative classifier's folder (default: models/)")

@@ -1,17 +1,17 @@
 """The document model every ingest backend produces and every later stage reads.
 
-Pages hold text blocks as layoutparser ``TextBlock``s (the design card's choice for layout elements)
-plus reconstructed tables as cell grids. Coordinates are PDF points, origin top-left; HTML and DOCX
-documents have one pseudo page without geometry. The layout stage turns pages into ``Element``s in
-reading order, which the table, mapping, check and narrative stages read.
+Pages hold text blocks as ``TextBlock``s (layoutparser's layout element, reduced to the attributes the
+pipeline reads: layoutparser itself imports pandas, OpenCV and PIL, about a second of start-up that
+a born-digital document does not need) plus reconstructed tables as cell grids. Coordinates are
+PDF points, origin top-left; HTML and DOCX documents have one pseudo page without geometry. The
+layout stage turns pages into ``Element``s in reading order, which the table, mapping, check and
+narrative stages read.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-
-import layoutparser as lp
 
 BBox = tuple[float, float, float, float]
 
@@ -35,6 +35,56 @@ class BlockType(StrEnum):
     FOOTER = "footer"  # running page footer
     PAGE_NUMBER = "page_number"
     TABLE = "table"  # placeholder in reading order; ``id`` indexes ``Page.tables``
+
+
+@dataclass(slots=True)
+class TextBlock:
+    """A block of text (or a region) on a page: a rectangle with text, a type, an id and a score.
+
+    It has layoutparser ``TextBlock``'s interface as far as the pipeline uses it (``coordinates``,
+    ``block.x_1``…, ``text``, ``type``, ``id``, ``score``, ``scale``), so code written against
+    layoutparser's blocks reads these unchanged.
+    """
+
+    x_1: float
+    y_1: float
+    x_2: float
+    y_2: float
+    text: str = ""
+    type: str | None = None
+    id: int | None = None
+    score: float | None = None
+    # Text-layer and OCR lines: the rendered font size in points (the layout stage finds titles by it).
+    font_size: float = 0.0
+
+    @property
+    def coordinates(self) -> BBox:
+        return (self.x_1, self.y_1, self.x_2, self.y_2)
+
+    @property
+    def block(self) -> TextBlock:
+        # layoutparser keeps the rectangle in ``.block``; here the block is its own rectangle.
+        return self
+
+    def scale(self, factor: float | tuple[float, float]) -> TextBlock:
+        """The same block with its coordinates multiplied (``(sx, sy)`` or one factor for both)."""
+        sx, sy = factor if isinstance(factor, tuple) else (factor, factor)
+        return TextBlock(
+            self.x_1 * sx,
+            self.y_1 * sy,
+            self.x_2 * sx,
+            self.y_2 * sy,
+            self.text,
+            self.type,
+            self.id,
+            self.score,
+            self.font_size,
+        )
+
+
+# A page's blocks in reading order. (OCR pages may still hold a layoutparser ``Layout``: it is a
+# sequence of blocks with the same attributes.)
+Layout = list[TextBlock]
 
 
 @dataclass
@@ -92,14 +142,14 @@ class Page:
     width: float | None
     height: float | None
     text_source: TextSource
-    blocks: lp.Layout = field(default_factory=lambda: lp.Layout([]))
+    blocks: Layout = field(default_factory=list)
     tables: list[TableGrid] = field(default_factory=list)
     # Set by the PDF backend when the page has no usable text layer (the OCR stage takes it).
     needs_ocr: bool = False
     # OCR pages: the resolution the image was read at (bbox points = pixels x 72 / dpi).
     ocr_dpi: float | None = None
     # OCR pages: regions found by the layout model (CDLA labels in ``type``), in PDF points.
-    regions: lp.Layout = field(default_factory=lambda: lp.Layout([]))
+    regions: Layout = field(default_factory=list)
 
 
 @dataclass
@@ -115,6 +165,9 @@ class Document:
     source: SourceInfo
     pages: list[Page]
     warnings: list[str] = field(default_factory=list)
+    # A web page's own title (<meta name="ArticleTitle"> or <title>): metadata when the article
+    # body prints no title of its own.
+    page_title: str | None = None
 
 
 class ElementKind(StrEnum):
@@ -146,15 +199,13 @@ def text_block(
     *,
     block_id: int | None = None,
     score: float | None = None,
-) -> lp.TextBlock:
-    """A layoutparser TextBlock; documents without geometry get a zero rectangle."""
+) -> TextBlock:
+    """A text block; documents without geometry get a zero rectangle."""
     x0, y0, x1, y1 = bbox if bbox is not None else (0.0, 0.0, 0.0, 0.0)
-    return lp.TextBlock(
-        lp.Rectangle(x0, y0, x1, y1), text=text, type=str(block_type), id=block_id, score=score
-    )
+    return TextBlock(x0, y0, x1, y1, text=text, type=str(block_type), id=block_id, score=score)
 
 
-def block_bbox(block: lp.TextBlock) -> BBox | None:
+def block_bbox(block: TextBlock) -> BBox | None:
     x0, y0, x1, y1 = block.coordinates
     if x0 == y0 == x1 == y1 == 0:
         return None
@@ -170,7 +221,7 @@ def flow_document(
     """
     from gongkai.errors import EmptyDocumentError  # the data model stays import-light
 
-    blocks: list[lp.TextBlock] = []
+    blocks: list[TextBlock] = []
     tables: list[TableGrid] = []
     for item in items:
         if isinstance(item, TableGrid):
@@ -180,5 +231,5 @@ def flow_document(
             blocks.append(text_block(item, None, BlockType.PARAGRAPH))
     if not any(b.text for b in blocks) and not any(c.text for t in tables for c in t.cells):
         raise EmptyDocumentError(f"{what} has no text")
-    page = Page(1, None, None, text_source, lp.Layout(blocks), tables, needs_ocr=False)
+    page = Page(1, None, None, text_source, blocks, tables, needs_ocr=False)
     return Document(source=source, pages=[page])

@@ -12,9 +12,16 @@ from collections import Counter
 from dataclasses import dataclass
 from statistics import median
 
-import layoutparser as lp
-
-from gongkai.pipeline.datamodel import BBox, BlockType, Document, Element, ElementKind, Page, block_bbox
+from gongkai.pipeline.datamodel import (
+    BBox,
+    BlockType,
+    Document,
+    Element,
+    ElementKind,
+    Page,
+    TextBlock,
+    block_bbox,
+)
 from gongkai.pipeline.labels import fold_width, leading_ordinal, normalize_label
 from gongkai.pipeline.schema import FORMATS, load_format
 
@@ -39,7 +46,7 @@ TOP_BAND, BOTTOM_BAND = 0.09, 0.10
 def analyze(doc: Document) -> LayoutResult:
     furniture: list[str] = []
     repeated = _repeated_margin_texts(doc.pages)
-    lines: list[tuple[Page, lp.TextBlock]] = []
+    lines: list[tuple[Page, TextBlock]] = []
     for page in doc.pages:
         for block in page.blocks:
             running = block.type in (str(BlockType.HEADER), str(BlockType.FOOTER), str(BlockType.PAGE_NUMBER))
@@ -52,7 +59,7 @@ def analyze(doc: Document) -> LayoutResult:
     return LayoutResult(elements, furniture)
 
 
-def _margin_band(block: lp.TextBlock, page: Page) -> bool:
+def _margin_band(block: TextBlock, page: Page) -> bool:
     if page.height is None:
         return False
     bbox = block_bbox(block)
@@ -75,7 +82,7 @@ def _repeated_margin_texts(pages: list[Page]) -> set[str]:
     return {t for t, n in counts.items() if n >= needed}
 
 
-def _is_furniture(block: lp.TextBlock, page: Page, repeated: set[str]) -> bool:
+def _is_furniture(block: TextBlock, page: Page, repeated: set[str]) -> bool:
     if not _margin_band(block, page):
         return False
     text = fold_width(block.text).strip()
@@ -106,7 +113,7 @@ def match_section_heading(text: str) -> str | None:
     return None
 
 
-def _line_metrics(lines: list[tuple[Page, lp.TextBlock]]) -> tuple[float, float, float]:
+def _line_metrics(lines: list[tuple[Page, TextBlock]]) -> tuple[float, float, float]:
     """Body left margin, right margin and font size of PDF lines (medians are robust to titles)."""
     geo: list[tuple[BBox, float]] = []
     for _, b in lines:
@@ -124,7 +131,7 @@ def _line_metrics(lines: list[tuple[Page, lp.TextBlock]]) -> tuple[float, float,
     return left, right, size
 
 
-def _build_elements(lines: list[tuple[Page, lp.TextBlock]]) -> list[Element]:
+def _build_elements(lines: list[tuple[Page, TextBlock]]) -> list[Element]:
     left, right, size = _line_metrics(lines)
     elements: list[Element] = []
     open_para: Element | None = None  # a PDF paragraph that may continue on the next line

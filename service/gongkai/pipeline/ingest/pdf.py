@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import layoutparser as lp
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from pdfplumber.table import cells_to_tables, edges_to_intersections, intersections_to_cells, merge_edges
@@ -29,6 +28,7 @@ from gongkai.pipeline.datamodel import (
     Page,
     SourceInfo,
     TableGrid,
+    TextBlock,
     TextSource,
     text_block,
 )
@@ -128,8 +128,12 @@ def _ocr_pages(pdf: pdfium.PdfDocument, pages: list[Page], options: PipelineOpti
 
     images = []
     for p in todo:
-        rgb = np.asarray(pdf[p.number - 1].render(scale=OCR_DPI / 72).to_pil().convert("RGB"))
-        images.append(np.ascontiguousarray(rgb[:, :, ::-1]))
+        bitmap = pdf[p.number - 1].render(scale=OCR_DPI / 72)
+        if bitmap.mode == "BGR":  # PDFium's own layout is what OpenCV reads: no PIL round trip
+            images.append(np.array(bitmap.to_numpy()))  # a copy: the bitmap's memory is PDFium's
+        else:
+            rgb = np.asarray(bitmap.to_pil().convert("RGB"))
+            images.append(np.ascontiguousarray(rgb[:, :, ::-1]))
     warnings = []
     results = ocr_images(images, [p.number for p in todo], [OCR_DPI] * len(todo), options)
     for (page, diag), old in zip(results, todo, strict=True):
@@ -143,12 +147,12 @@ def _read_page(pdf_page: pdfium.PdfPage, number: int) -> Page:
     width, height = (float(v) for v in pdf_page.get_size())
     chars = _chars(pdf_page, height)
     if not _text_layer_usable(chars):
-        return Page(number, width, height, TextSource.OCR, lp.Layout([]), [], needs_ocr=True)
+        return Page(number, width, height, TextSource.OCR, [], [], needs_ocr=True)
     edges = _edges(pdf_page, height)
     tables = _tables(edges, chars, number)
     table_boxes = [t.bbox for t in tables if t.bbox is not None]
 
-    items: list[tuple[float, lp.TextBlock]] = []
+    items: list[tuple[float, TextBlock]] = []
     outside = [c for c in chars if not _inside_any(c, table_boxes)]
     for line in assemble_lines(outside):
         block = text_block(line.text, line.bbox, BlockType.LINE)
@@ -159,7 +163,7 @@ def _read_page(pdf_page: pdfium.PdfPage, number: int) -> Page:
             raise ValueError(f"page {number}: table {i} has no bounding box")
         items.append((grid.bbox[1], text_block("", grid.bbox, BlockType.TABLE, block_id=i)))
     items.sort(key=lambda it: it[0])
-    return Page(number, width, height, TextSource.TEXT_LAYER, lp.Layout([b for _, b in items]), tables)
+    return Page(number, width, height, TextSource.TEXT_LAYER, [b for _, b in items], tables)
 
 
 def _chars(pdf_page: pdfium.PdfPage, height: float) -> list[Char]:
@@ -167,6 +171,11 @@ def _chars(pdf_page: pdfium.PdfPage, height: float) -> list[Char]:
     try:
         raw = textpage.raw
         out: list[Char] = []
+        # pypdfium2's get_charbox, without its per-call ctypes objects (a third of the page's time).
+        rect = pdfium_c.FS_RECTF()
+        tl, tr, tb, tt = ctypes.c_double(), ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
+        rect_ref, tl_ref, tr_ref, tb_ref, tt_ref = (ctypes.byref(v) for v in (rect, tl, tr, tb, tt))
+        loose_box, tight_box = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharBox
         for i in range(textpage.count_chars()):
             if pdfium_c.FPDFText_IsGenerated(raw, i) == 1:
                 continue  # PDFium's own line breaks and spaces: lines are rebuilt from geometry
@@ -178,9 +187,11 @@ def _chars(pdf_page: pdfium.PdfPage, height: float) -> list[Char]:
             # it does not overlap the next line in tightly set table cells.
             # Horizontally the loose box is the glyph's advance, so a full-width comma does not
             # look like a gap between words.
-            left, loose_bottom, right, loose_top = textpage.get_charbox(i, loose=True)
+            if not loose_box(raw, i, rect_ref) or not tight_box(raw, i, tl_ref, tr_ref, tb_ref, tt_ref):
+                raise pdfium.PdfiumError("Failed to get charbox.")
+            left, loose_bottom, right, loose_top = rect.left, rect.bottom, rect.right, rect.top
             size = float(loose_top - loose_bottom)
-            _, bottom, _, top = textpage.get_charbox(i)
+            bottom, top = tb.value, tt.value
             middle = height - float(loose_top + loose_bottom) / 2
             out.append(
                 Char(
@@ -210,14 +221,46 @@ def _color(obj: Any, getter: Any) -> tuple[int, int, int, int] | None:
     return (r.value, g.value, b.value, a.value)
 
 
+def _path_objects(pdf_page: pdfium.PdfPage, max_depth: int = 3) -> Iterable[Any]:
+    """The page's path objects (raw handles) in the order of pypdfium2's ``get_objects(filter=[path],
+    max_depth=3)``, without a helper object for each of the page's objects (text objects too)."""
+
+    def walk(count: Any, get: Any, parent: Any, level: int) -> Iterable[Any]:
+        n = count(parent)
+        if n < 0:
+            raise pdfium.PdfiumError("Failed to get number of pageobjects.")
+        for i in range(n):
+            obj = get(parent, i)
+            if not obj:
+                raise pdfium.PdfiumError("Failed to get pageobject.")
+            kind = pdfium_c.FPDFPageObj_GetType(obj)
+            if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+                yield obj
+            elif kind == pdfium_c.FPDF_PAGEOBJ_FORM and level < max_depth - 1:
+                yield from walk(
+                    pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject, obj, level + 1
+                )
+
+    yield from walk(pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject, pdf_page.raw, 0)
+
+
+def _bounds(raw: Any) -> tuple[float, float, float, float]:
+    """A page object's bounds (left, bottom, right, top), as pypdfium2's ``get_bounds``."""
+    box = (ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float())
+    if not pdfium_c.FPDFPageObj_GetBounds(raw, *(ctypes.byref(v) for v in box)):
+        raise pdfium.PdfiumError("Failed to locate pageobject.")
+    return (box[0].value, box[1].value, box[2].value, box[3].value)
+
+
 def _edges(pdf_page: pdfium.PdfPage, height: float) -> list[dict[str, Any]]:
     """Horizontal and vertical rulings from the page's path objects, in top-left coordinates.
 
     Paths filled white with no stroke are skipped: WPS and Word paint them behind text lines.
     """
     edges: list[dict[str, Any]] = []
-    for obj in pdf_page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=3):
-        raw = obj.raw
+    matrix = pdfium_c.FS_MATRIX()
+    x, y = ctypes.c_float(), ctypes.c_float()
+    for raw in _path_objects(pdf_page):
         fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
         if not pdfium_c.FPDFPath_GetDrawMode(raw, ctypes.byref(fill_mode), ctypes.byref(stroke)):
             continue
@@ -233,13 +276,13 @@ def _edges(pdf_page: pdfium.PdfPage, height: float) -> list[dict[str, Any]]:
                 filled = False
         if not stroked and not filled:
             continue
-        m = obj.get_matrix()
-        a, b, c, d, e, f = m.a, m.b, m.c, m.d, m.e, m.f
+        if not pdfium_c.FPDFPageObj_GetMatrix(raw, ctypes.byref(matrix)):
+            raise pdfium.PdfiumError("Failed to get matrix of pageobject.")
+        a, b, c, d, e, f = matrix.a, matrix.b, matrix.c, matrix.d, matrix.e, matrix.f
         points: list[tuple[float, float]] = []
         start: tuple[float, float] | None = None
         for k in range(pdfium_c.FPDFPath_CountSegments(raw)):
             seg = pdfium_c.FPDFPath_GetPathSegment(raw, k)
-            x, y = ctypes.c_float(), ctypes.c_float()
             pdfium_c.FPDFPathSegment_GetPoint(seg, ctypes.byref(x), ctypes.byref(y))
             px, py = a * x.value + c * y.value + e, b * x.value + d * y.value + f
             kind = pdfium_c.FPDFPathSegment_GetType(seg)
@@ -256,7 +299,7 @@ def _edges(pdf_page: pdfium.PdfPage, height: float) -> list[dict[str, Any]]:
         if filled and not stroked:
             # A thin filled rectangle is a ruling drawn as a fill; a large one is cell shading
             # whose sides coincide with the grid anyway.
-            left, bottom, right, top = obj.get_bounds()
+            left, bottom, right, top = _bounds(raw)
             w, h = right - left, top - bottom
             if h <= LINE_THICKNESS and w >= MIN_EDGE:
                 _add_edge(edges, (left, (top + bottom) / 2), (right, (top + bottom) / 2), height, True, False)

@@ -1,6 +1,6 @@
 """Figures the narrative states (their soft checks against the tables: gongkai.pipeline.checks.facts).
 
-A fact is a number with its unit found by the spaCy quantity patterns (gongkai.pipeline.nlp.segment), given a
+A fact is a number with its unit found by the quantity patterns (gongkai.pipeline.nlp.segment), given a
 kind by the words of its clause: 受理/收到…申请 N 件 → ``requests_received``, 行政复议 N 起 →
 ``review_cases``, 收取信息处理费 N 元 → ``fees_collected`` and so on. Statements of none also count:
 未发生行政复议及行政诉讼案件 gives ``review_cases`` 0 and ``lawsuit_cases`` 0; 没有收取信息处理费 gives

@@ -1,15 +1,17 @@
 """OCR stage: scanned pages and page images → the document model (PP-OCR via ONNX Runtime).
 
 ``ocr_available(options)`` says whether the ``ocr`` extra and its in-wheel models are installed and
-the options allow OCR; ``ocr_images`` reads page images, spreading pages over the CPU cores with the
-models loaded once per worker process. Engines, workers and threads come from ``PipelineOptions``.
+the options allow OCR; ``ocr_images`` reads page images, spreading pages over the CPU cores: by
+default on threads of this process that share one set of models (ONNX Runtime, OpenCV and numpy
+release the GIL for the work that counts), or on worker processes that each load the models once
+(``ocr_pool="processes"``). Engines, workers and threads come from ``PipelineOptions``.
 """
 
 from __future__ import annotations
 
 import atexit
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -93,4 +95,33 @@ def ocr_images(
     workers = options.workers_for(len(jobs))
     if workers <= 1:
         return [_ocr_one((img, n, d, options.threads_per_document(), options)) for img, n, d in jobs]
-    return list(_pool(workers).map(_ocr_one, [(img, n, d, 1, options) for img, n, d in jobs]))
+    if options.ocr_pool == "processes":
+        return list(_pool(workers).map(_ocr_one, [(img, n, d, 1, options) for img, n, d in jobs]))
+    return _ocr_threads(jobs, workers, options)
+
+
+def _ocr_threads(
+    jobs: list[tuple[Any, int, float | None]], workers: int, options: PipelineOptions
+) -> list[tuple[Page, Any]]:
+    """Pages on ``workers`` threads with single-threaded sessions, as the worker processes read them
+    (so the same readings), without starting processes or loading the models once per process.
+    Recognition batches go to ``workers`` more threads shared by the pages, so that a page read
+    alone at the end keeps every core busy."""
+    from gongkai.pipeline.ocr import engine
+    from gongkai.pipeline.ocr.layout_model import get_layout_model
+
+    # Load the models here, once, before the page threads ask for them at the same moment.
+    engine.get_engine(options.ocr_engine, threads=1)
+    if options.layout_model:
+        get_layout_model()
+    with ThreadPoolExecutor(workers, thread_name_prefix="ocr-batch") as batches:
+
+        def one(job: tuple[Any, int, float | None]) -> tuple[Page, Any]:
+            engine._batch_threads.pool = batches
+            try:
+                return _ocr_one((*job, 1, options))
+            finally:
+                engine._batch_threads.pool = None
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="ocr-page") as pages:
+            return list(pages.map(one, jobs))

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -84,6 +86,11 @@ def _session(path: str, threads: int) -> Any:
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # No arena, no memory pattern: ONNX Runtime's arena keeps the largest activations of every
+    # batch width it has seen, so a process that has read scans idled at 1.3 GB; without it 0.7 GB,
+    # with the same readings, for about 4 % more CPU (benchmarks/bench_cold.py, BENCHMARKS.md).
+    opts.enable_cpu_mem_arena = False
+    opts.enable_mem_pattern = False
     return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
 
 
@@ -101,7 +108,9 @@ class OnnxPpOcr:
         self.name = files.name
         self.files = files
         n = threads or max(1, os.cpu_count() or 1)
-        self.det = _session(str(files.det), n)
+        self._threads = n
+        self._det: Any = None  # built on first use: a second-opinion engine only recognises
+        self._det_lock = threading.Lock()
         self.rec = _session(str(files.rec), n)
         meta = self.rec.get_modelmeta().custom_metadata_map
         if "character" not in meta:
@@ -116,6 +125,17 @@ class OnnxPpOcr:
             **self._digit_index,
             ".": [k for k, ch in enumerate(self.chars) if ch in (".", "．")],
         }
+
+    @property
+    def det(self) -> Any:
+        if self._det is None:
+            with self._det_lock:
+                if self._det is None:
+                    self._det = self._det_session()
+        return self._det
+
+    def _det_session(self) -> Any:
+        return _session(str(self.files.det), self._threads)
 
     # ------------------------------------------------------------------ detection
     def detect(
@@ -138,26 +158,43 @@ class OnnxPpOcr:
 
     # ------------------------------------------------------------------ recognition
     def recognize(self, crops: Sequence[np.ndarray]) -> list[Recognition]:
-        """Batched recognition, widest crops batched together (less padding)."""
+        """Batched recognition, widest crops batched together (less padding). Inside ``ocr_images``'
+        page threads the batches run on the shared batch threads (``_batch_threads``): the same
+        batches through the same single-threaded session, so the same readings, but a page read
+        alone (the last of an odd number) still uses every core."""
         out: list[Recognition | None] = [None] * len(crops)
         ratios = [c.shape[1] / max(1, c.shape[0]) for c in crops]
-        for idx in _width_batches(ratios, self.rec_batch):
-            max_ratio = max(max(ratios[i] for i in idx), 1.0)
-            width = math.ceil(REC_HEIGHT * max_ratio)
-            batch = np.zeros((len(idx), 3, REC_HEIGHT, width), dtype=np.float32)
-            for k, i in enumerate(idx):
-                img = _bgr(crops[i])
-                w = min(width, max(1, math.ceil(REC_HEIGHT * ratios[i])))
-                resized = cv2.resize(img, (w, REC_HEIGHT)).astype(np.float32)
-                batch[k, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
-            probs = self.rec.run(None, {self.rec.get_inputs()[0].name: batch})[0]
-            for k, i in enumerate(idx):
-                # Frames past the crop's own width are padding: drop them.
-                frames = max(1, math.ceil(probs.shape[1] * min(1.0, REC_HEIGHT * ratios[i] / width)) + 1)
-                p = probs[k, : min(frames, probs.shape[1])]
-                text, score = self._greedy(p)
-                out[i] = Recognition(text, score, p)
+        batches = _width_batches(ratios, self.rec_batch)
+        pool: Executor | None = getattr(_batch_threads, "pool", None)
+        if pool is not None and len(batches) > 1:
+            done = list(pool.map(lambda idx: self._recognize_batch(crops, ratios, idx), batches))
+        else:
+            done = [self._recognize_batch(crops, ratios, idx) for idx in batches]
+        for idx, recs in zip(batches, done, strict=True):
+            for i, r in zip(idx, recs, strict=True):
+                out[i] = r
         return [r for r in out if r is not None]
+
+    def _recognize_batch(
+        self, crops: Sequence[np.ndarray], ratios: Sequence[float], idx: list[int]
+    ) -> list[Recognition]:
+        max_ratio = max(max(ratios[i] for i in idx), 1.0)
+        width = math.ceil(REC_HEIGHT * max_ratio)
+        batch = np.zeros((len(idx), 3, REC_HEIGHT, width), dtype=np.float32)
+        for k, i in enumerate(idx):
+            img = _bgr(crops[i])
+            w = min(width, max(1, math.ceil(REC_HEIGHT * ratios[i])))
+            resized = cv2.resize(img, (w, REC_HEIGHT)).astype(np.float32)
+            batch[k, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
+        probs = self.rec.run(None, {self.rec.get_inputs()[0].name: batch})[0]
+        recs = []
+        for k, i in enumerate(idx):
+            # Frames past the crop's own width are padding: drop them.
+            frames = max(1, math.ceil(probs.shape[1] * min(1.0, REC_HEIGHT * ratios[i] / width)) + 1)
+            p = probs[k, : min(frames, probs.shape[1])]
+            text, score = self._greedy(p)
+            recs.append(Recognition(text, score, p))
+        return recs
 
     def recognize_crops(self, images: Sequence[np.ndarray], top_k: int = 1) -> list[list[Candidate]]:
         """Top-k readings per crop: the greedy text first, then digit-only alternatives where numeric."""
@@ -318,6 +355,12 @@ def _db_boxes(
     return out
 
 
+# Set (per page thread) by ``ocr_images``: the threads that recognition batches of a page may use.
+_batch_threads = threading.local()
+# Page threads ask for the second engine when they first doubt a cell: it must load only once.
+_engine_lock = threading.Lock()
+
+
 @lru_cache(maxsize=4)
 def get_engine(name: str, threads: int | None = None) -> OnnxPpOcr:
     """The process-wide engine ``name`` (``PipelineOptions.ocr_engine``): models load once per process."""
@@ -336,7 +379,8 @@ def second_engine(first: str, choice: SecondEngineChoice = "auto") -> OcrEngine 
         name = next((e for e in ENGINE_IDS if e != first and engine_installed(e)), "")
     if not name or name == first or not engine_installed(name):
         return None
-    return get_engine(name, threads=1)
+    with _engine_lock:
+        return get_engine(name, threads=1)
 
 
 # A batch is padded to its widest crop; crops up to this much wider than the batch's narrowest join it.

