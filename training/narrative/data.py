@@ -3,7 +3,7 @@
 Splits (see corpora/narrative/README.md):
 - ``train`` / ``dev``: team-written paragraphs by authors A–D (every fifth paragraph of each author is dev);
 - ``test_team``: author E (legacy-report wording), written apart and never trained or tuned on;
-- ``test_real``: the hand-labelled paragraphs of the two real reports, never trained or tuned on.
+- ``test_real``: the hand-labelled paragraphs of the real reports (real.jsonl), never trained or tuned on.
 
 Usage: ``python -m training.narrative.data`` rewrites corpora/narrative/team.jsonl from team_written.txt.
 """

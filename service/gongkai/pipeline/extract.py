@@ -111,7 +111,9 @@ def extract_document(doc: Document, options: PipelineOptions | None = None) -> E
     if fmt.has_statutory_tables and missing:
         warnings.append(f"{len(missing)} statutory cells were not found in the document")
     metadata = _metadata(title, decision.year, elements)
-    metadata = nlp.enrich_metadata(metadata, [e.text for e in elements if e.kind == ElementKind.PARAGRAPH])
+    metadata = nlp.enrich_metadata(
+        metadata, [e.text for e in elements if e.kind == ElementKind.PARAGRAPH], doc.page_title
+    )
     facts, fact_checks = nlp.facts_and_checks(narrative.narrative_paragraphs(sections), rec.cells, warnings)
     soft += fact_checks
     soft += year_consistency(decision.year, elements)

@@ -9,6 +9,7 @@ the result says so in its warnings.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from gongkai.pipeline.datamodel import Element, ElementKind
@@ -56,8 +57,41 @@ def build_sections(
         )
     if current.key != "preamble" or current.paragraphs:
         sections.append(current)
+    split_unheaded_problems(sections)
     label_sections(sections, warnings, models_dir=models_dir)
     return sections
+
+
+# A paragraph that opens a report's problems or plans: 存在的问题 / 仍存在不足 / 下一步 / 今后 at its start.
+_OPENS_PROBLEMS = re.compile(
+    r"(?<![不无未没])存在(?:的|着)?(?:一些|以下|如下)?(?:主要)?(?:问题|不足|差距)"
+    r"|(?:仍|还|尚|依然)(?:然)?存在|(?:问题|不足|差距)(?:和|及|与)(?:改进|建议|措施|打算)"
+    r"|针对(?:以上|上述)(?:问题|不足)|(?:将|拟)(?:从|采取)以下"
+    r"|^(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[、.．])?\s*(?:下一步|今后|明年|下一年度)"
+)
+
+
+def split_unheaded_problems(sections: list[SectionOut]) -> None:
+    """Legacy reports sometimes end with their problems and plans under no heading of their own (or
+    under one the schema does not know, read as a paragraph): when no section 五 was found, the last
+    section's paragraphs from the first one whose opening sentence names problems or plans form a
+    ``problems_improvements`` section without a heading, so the classifier labels them."""
+    if any(s.key == "problems_improvements" for s in sections):
+        return
+    last = next((s for s in reversed(sections) if s.paragraphs), None)
+    if last is None or last.key == "preamble":
+        return  # a report without headings: the classifier reads every paragraph already
+    for k, para in enumerate(last.paragraphs):
+        opening = (split_sentences(para.text) or [para.text])[0]
+        # k ≥ 1: the section's own first paragraph belongs to its heading
+        if k >= 1 and _OPENS_PROBLEMS.search(re.sub(r"\s+", "", opening)):
+            tail = last.paragraphs[k:]
+            del last.paragraphs[k:]
+            sections.insert(
+                sections.index(last) + 1,
+                SectionOut(key="problems_improvements", heading=None, page=tail[0].page, paragraphs=tail),
+            )
+            return
 
 
 def label_sections(

@@ -82,6 +82,7 @@ def read_html(data: bytes, source: SourceInfo) -> Document:
     body = _parse_body(text)
     if body is None:
         raise EmptyDocumentError("the HTML page has no text")
+    page_title = _page_title(body)
     _drop_junk(body)
     _drop_chrome(body)
     root = _main_content(body)
@@ -93,7 +94,23 @@ def read_html(data: bytes, source: SourceInfo) -> Document:
     emitter.walk(root)
     emitter.flush()
     items = [it for it in emitter.items if isinstance(it, TableGrid) or not _is_chrome_line(it)]
-    return flow_document(source, items, TextSource.HTML, "the HTML page")
+    doc = flow_document(source, items, TextSource.HTML, "the HTML page")
+    doc.page_title = page_title
+    return doc
+
+
+def _page_title(body: lxml.html.HtmlElement) -> str | None:
+    """The page's own title for metadata: the CMS's ArticleTitle meta, else <title>. Government
+    portals (TRS and the like) fill ArticleTitle with the article's title alone."""
+    head = body.getroottree().getroot().find("head")
+    if head is None:
+        return None
+    for meta in head.iter("meta"):
+        content = _SPACES.sub(" ", meta.get("content") or "").strip()
+        if (meta.get("name") or "").lower() in ("articletitle", "title") and content:
+            return content
+    title = _SPACES.sub(" ", head.findtext("title") or "").strip()
+    return title or None
 
 
 # --- decoding ---------------------------------------------------------------------------------------

@@ -30,12 +30,18 @@ def facts_and_checks(
     return facts, fact_checks(facts, cells)
 
 
-def enrich_metadata(metadata: MetadataOut, paragraphs: Sequence[str]) -> MetadataOut:
-    """Fill what the title block left open (region; agency and year when the title lacks them)."""
+def enrich_metadata(
+    metadata: MetadataOut, paragraphs: Sequence[str], page_title: str | None = None
+) -> MetadataOut:
+    """Fill what the title block left open (region; title, agency and year when the document prints
+    no title: then a web page's own title, the opening sentence, the signature)."""
     from gongkai.pipeline.nlp.metadata import extract_metadata
 
-    found = extract_metadata(metadata.title, paragraphs)
+    found = extract_metadata(metadata.title, paragraphs, page_title)
+    title = metadata.title or (found["title"] if isinstance(found["title"], str) else None)
     agency = metadata.agency or (found["agency"] if isinstance(found["agency"], str) else None)
     region = found["region"] if isinstance(found["region"], str) else None
     year = metadata.year or (found["year"] if isinstance(found["year"], int) else None)
-    return metadata.model_copy(update={"agency": agency, "region": metadata.region or region, "year": year})
+    return metadata.model_copy(
+        update={"title": title, "agency": agency, "region": metadata.region or region, "year": year}
+    )
