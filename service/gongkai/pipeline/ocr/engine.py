@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
-from gongkai.pipeline.ocr.models import OcrModelFiles, ocr_model_files
+from gongkai.pipeline.ocr.models import OcrModelFiles, ocr_model_files, onnx_session
 from gongkai.settings import SecondEngineChoice
 
 Candidate = tuple[str, float]
@@ -78,22 +78,6 @@ class OcrEngine(Protocol):
     ) -> list[Candidate]: ...
 
 
-def _session(path: str, threads: int) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # No arena, no memory pattern: ONNX Runtime's arena keeps the largest activations of every
-    # batch width it has seen, so a process that has read scans idled at 1.3 GB; without it 0.7 GB,
-    # with the same readings, for about 4 % more CPU (benchmarks/bench_cold.py, BENCHMARKS.md).
-    opts.enable_cpu_mem_arena = False
-    opts.enable_mem_pattern = False
-    return ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
-
-
 class OnnxPpOcr:
     """PP-OCR detection + recognition sessions (one set per process; see ``get_engine``)."""
 
@@ -111,7 +95,7 @@ class OnnxPpOcr:
         self._threads = n
         self._det: Any = None  # built on first use: a second-opinion engine only recognises
         self._det_lock = threading.Lock()
-        self.rec = _session(str(files.rec), n)
+        self.rec = onnx_session(str(files.rec), n)
         meta = self.rec.get_modelmeta().custom_metadata_map
         if "character" not in meta:
             raise ValueError(f"{files.rec.name} carries no character list")
@@ -131,11 +115,11 @@ class OnnxPpOcr:
         if self._det is None:
             with self._det_lock:
                 if self._det is None:
-                    self._det = self._det_session()
+                    self._det = self._detonnx_session()
         return self._det
 
-    def _det_session(self) -> Any:
-        return _session(str(self.files.det), self._threads)
+    def _detonnx_session(self) -> Any:
+        return onnx_session(str(self.files.det), self._threads)
 
     # ------------------------------------------------------------------ detection
     def detect(

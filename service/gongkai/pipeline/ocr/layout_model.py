@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from gongkai.pipeline.datamodel import Layout, TextBlock
-from gongkai.pipeline.ocr.models import layout_model_file
+from gongkai.pipeline.ocr.models import layout_model_file, onnx_session
 
 STRIDES = (8, 16, 32, 64)
 BINS = 8  # reg_max + 1 of the GFL box distribution
@@ -31,15 +31,7 @@ class CdlaLayout:
     """One ONNX Runtime session of the CDLA layout model (load once per process: ``get_layout_model``)."""
 
     def __init__(self, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self.session: Any = ort.InferenceSession(
-            str(layout_model_file()), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        self.session: Any = onnx_session(layout_model_file(), threads)
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.height, self.width = int(inp.shape[2]), int(inp.shape[3])

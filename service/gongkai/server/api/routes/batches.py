@@ -29,7 +29,7 @@ from gongkai.server.api.auth import Caller, Uploader
 from gongkai.server.api.deps import DbDep, DispatcherDep, SettingsDep, StoreDep
 from gongkai.server.api.errors import ApiError, BodyTooLarge
 from gongkai.server.api.limits import check_upload, safe_filename
-from gongkai.server.api.routes.common import ERRORS
+from gongkai.server.api.routes.common import ERRORS, file_upload_body
 from gongkai.server.storage import batches as batch_repo
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
@@ -93,26 +93,7 @@ class BatchOut(BaseModel):
 
 
 _BATCH_ID = PathParam(description="Batch id", pattern=r"^[0-9a-f]{32}$")
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "zip, tar (gzip, bzip2, xz) or 7z of reports (sniffed)",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
+_UPLOAD_BODY = file_upload_body("zip, tar (gzip, bzip2, xz) or 7z of reports (sniffed)")
 
 
 @router.post(

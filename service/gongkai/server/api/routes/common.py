@@ -23,6 +23,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.ErrorBody, "description": "Not found"},
     422: {"model": schemas.ErrorBody, "description": "Invalid request"},
 }
+
+
+def file_upload_body(description: str) -> dict[str, Any]:
+    """The OpenAPI request body of a route that takes one file as multipart field ``file``."""
+    field = {"type": "string", "format": "binary", "description": description}
+    schema = {"type": "object", "required": ["file"], "properties": {"file": field}}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
 RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": schemas.ErrorBody, "description": "No result (yet)"},
     **ERRORS,

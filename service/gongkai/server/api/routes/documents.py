@@ -28,6 +28,7 @@ from gongkai.server.api.routes.common import (
     display_filename,
     document_out,
     document_view,
+    file_upload_body,
     load_document,
     served_document,
     visible_document,
@@ -40,27 +41,10 @@ from gongkai.settings import Settings
 
 router = APIRouter()
 
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "PDF, HTML or DOCX (images once OCR is installed); the type is "
-                            "sniffed from the content, the name is for display only",
-                        }
-                    },
-                }
-            }
-        },
-    }
-}
+_UPLOAD_BODY = file_upload_body(
+    "PDF, HTML or DOCX (images once OCR is installed); the type is sniffed from the content, the name "
+    "is for display only"
+)
 
 
 @router.post(
