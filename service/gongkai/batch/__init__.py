@@ -9,6 +9,21 @@ across documents), ``dataset`` and ``summary`` (the output files), ``progress`` 
 watching sees) and ``runner`` (wires them together).
 """
 
-from gongkai.batch.runner import BatchConfig, run_batch
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gongkai.batch.runner import BatchConfig, run_batch
 
 __all__ = ["BatchConfig", "run_batch"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazily: the service imports gongkai.batch.agencies and .sources, and must not need the batch
+    # extra (pyarrow, polars, rich, matplotlib) that the runner's dataset and progress use.
+    if name in __all__:
+        from gongkai.batch import runner
+
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
