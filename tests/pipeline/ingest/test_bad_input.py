@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
 from pathlib import Path
@@ -126,3 +127,33 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
         load_path(tmp_path / "nope.pdf")
     with pytest.raises(InputError, match="not a file"):
         load_path(tmp_path)
+
+
+def test_a_truncated_tiff_is_corrupt_wherever_it_is_cut() -> None:
+    """Pillow raises TypeError ("Missing dimensions") or SyntaxError for some cuts of a TIFF; both the
+    reader and the upload check must turn every cut into the corrupt-input error, never a crash."""
+    pytest.importorskip("PIL")
+    from gongkai.errors import GongkaiError
+    from gongkai.pipeline.ingest.image import read_image_pages
+
+    tif = Path(__file__).resolve().parents[2] / "fixtures" / "synthetic" / "s2025-0004-2019-image.tif"
+    data = tif.read_bytes()
+    cuts = sorted({8, 67_648, 144_408, *range(16, len(data), len(data) // 60)})
+    # The cuts that crashed before (TypeError at 67,648 bytes) are refused as corrupt…
+    for cut in (8, 67_648):
+        with pytest.raises(CorruptDocumentError):
+            read_image_pages(data[:cut])
+    # …and no cut raises anything but that (a cut that keeps every strip may still decode).
+    for cut in cuts:
+        with contextlib.suppress(CorruptDocumentError):
+            read_image_pages(data[:cut])
+    try:
+        from gongkai.server.api.limits import check_upload
+        from gongkai.settings import Settings
+    except ImportError:  # the service extra is not installed
+        return
+    # Refused with a reason, or (a readable header) accepted and refused later by the reader: any
+    # other exception (a 500 in the API) fails the test.
+    for cut in cuts:
+        with contextlib.suppress(GongkaiError):
+            check_upload(data[:cut], Settings())

@@ -49,7 +49,16 @@ def read_image_pages(data: bytes) -> list[tuple[np.ndarray, float | None]]:
             dpi = float(dpi_info[0]) if dpi_info and dpi_info[0] else None
             rgb = np.asarray(frame.convert("RGB"))
             frames.append((np.ascontiguousarray(rgb[:, :, ::-1]), dpi))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    # TypeError: Pillow's "Missing dimensions" for a TIFF cut before its size tags.
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        TypeError,
+        EOFError,
+        Image.DecompressionBombError,
+    ) as exc:
         raise CorruptImageError(f"the {_kind(data)} image cannot be decoded ({exc})") from exc
     if not frames:
         raise EmptyDocumentError("the image has no pages")

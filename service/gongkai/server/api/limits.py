@@ -140,7 +140,8 @@ def _image_frames(source: Source, settings: Settings) -> int:
         with _open(source) as f, Image.open(f) as img:  # reads the header (and frame index) only
             w, h = img.size
             frames = int(getattr(img, "n_frames", 1))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
+    # A truncated TIFF makes Pillow raise TypeError ("Missing dimensions") or SyntaxError too.
+    except (UnidentifiedImageError, OSError, ValueError, TypeError, SyntaxError, EOFError) as exc:
         raise CorruptDocumentError(f"the image cannot be read ({exc})") from exc
     except Image.DecompressionBombError as exc:
         raise TooLargeError(f"the image is too large to decode ({exc})") from exc
