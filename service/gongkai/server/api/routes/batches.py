@@ -27,9 +27,9 @@ from gongkai.errors import GongkaiError
 from gongkai.server.api import schemas
 from gongkai.server.api.auth import Caller, Uploader
 from gongkai.server.api.deps import DbDep, DispatcherDep, SettingsDep, StoreDep
-from gongkai.server.api.errors import ApiError, BodyTooLarge
+from gongkai.server.api.errors import ApiError
 from gongkai.server.api.limits import check_upload, safe_filename
-from gongkai.server.api.routes.common import ERRORS, file_upload_body
+from gongkai.server.api.routes.common import ERRORS, file_upload_body, uploaded_file
 from gongkai.server.storage import batches as batch_repo
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
@@ -117,22 +117,8 @@ async def create_batch(
     db: DbDep,
     dispatcher: DispatcherDep,
 ) -> Any:
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise ApiError(415, "unsupported_media_type", "send the archive as multipart/form-data, field 'file'")
-    try:
-        form = await request.form(max_files=1, max_fields=10)
-    except (ApiError, BodyTooLarge):
-        raise
-    except Exception as exc:  # a malformed body
-        raise ApiError(400, "bad_multipart", f"the multipart body cannot be read ({exc})") from exc
-    try:
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
-            raise ApiError(422, "invalid_request", "the multipart field 'file' with an archive is required")
-        filename = safe_filename(file.filename)
+    async with uploaded_file(request, "archive") as (file, filename):
         batch_id, jobs = await run_in_threadpool(_accept, file, filename, caller, settings, store, db)
-    finally:
-        await form.close()
     for job_id in jobs:
         dispatcher.notify(job_id)
     with db.session() as s:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from fastapi import Path as PathParam
+from fastapi import Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
 
 from gongkai.server.api import schemas
 from gongkai.server.api.auth import Caller
-from gongkai.server.api.errors import ApiError
+from gongkai.server.api.errors import ApiError, BodyTooLarge
+from gongkai.server.api.limits import safe_filename
 from gongkai.server.review import ServedResult, served_result
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.models import CorrectionRow, DocumentGrant, DocumentRow, JobRow, iso
@@ -23,6 +28,30 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": schemas.ErrorBody, "description": "Not found"},
     422: {"model": schemas.ErrorBody, "description": "Invalid request"},
 }
+
+
+@asynccontextmanager
+async def uploaded_file(request: Request, what: str) -> AsyncIterator[tuple[UploadFile, str]]:
+    """The multipart field ``file`` of an upload and its safe display name; the form (and its spooled
+    file) is closed on the way out. ``what`` names the expected content in the error messages."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise ApiError(415, "unsupported_media_type", f"send the {what} as multipart/form-data, field 'file'")
+    try:
+        form = await request.form(max_files=1, max_fields=10)
+    except (ApiError, BodyTooLarge):
+        raise
+    except Exception as exc:  # Starlette's MultiPartException and friends: a malformed body
+        raise ApiError(400, "bad_multipart", f"the multipart body cannot be read ({exc})") from exc
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            article = "an" if what[0] in "aeiou" else "a"
+            raise ApiError(
+                422, "invalid_request", f"the multipart field 'file' with {article} {what} is required"
+            )
+        yield file, safe_filename(file.filename)
+    finally:
+        await form.close()
 
 
 def file_upload_body(description: str) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from gongkai.errors import GongkaiError
 from gongkai.server.api import exports, schemas
 from gongkai.server.api.auth import Caller, Uploader
 from gongkai.server.api.deps import DbDep, DispatcherDep, MetricsDep, SettingsDep, StoreDep
-from gongkai.server.api.errors import ApiError, BodyTooLarge, from_pipeline
-from gongkai.server.api.limits import check_upload, safe_filename
+from gongkai.server.api.errors import ApiError, from_pipeline
+from gongkai.server.api.limits import check_upload
 from gongkai.server.api.metrics import Metrics
 from gongkai.server.api.pages import page_png
 from gongkai.server.api.routes.common import (
@@ -31,6 +31,7 @@ from gongkai.server.api.routes.common import (
     file_upload_body,
     load_document,
     served_document,
+    uploaded_file,
     visible_document,
 )
 from gongkai.server.review import workflow
@@ -71,23 +72,8 @@ async def upload(
     metrics: MetricsDep,
     dispatcher: DispatcherDep,
 ) -> Any:
-    content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
-        raise ApiError(415, "unsupported_media_type", "send the file as multipart/form-data, field 'file'")
-    try:
-        form = await request.form(max_files=1, max_fields=10)
-    except (ApiError, BodyTooLarge):
-        raise
-    except Exception as exc:  # Starlette's MultiPartException and friends: a malformed body
-        raise ApiError(400, "bad_multipart", f"the multipart body cannot be read ({exc})") from exc
-    try:
-        file = form.get("file")
-        if not isinstance(file, UploadFile):
-            raise ApiError(422, "invalid_request", "the multipart field 'file' with a file is required")
-        filename = safe_filename(file.filename)
+    async with uploaded_file(request, "file") as (file, filename):
         body, status = await run_in_threadpool(_accept, file, filename, caller, settings, store, db, metrics)
-    finally:
-        await form.close()
     response.status_code = status
     if status == 202:
         dispatcher.notify(body["job"]["id"])
