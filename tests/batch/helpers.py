@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import zipfile
+from collections import Counter
+from contextlib import closing
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from gongkai.batch.manifest import MANIFEST_NAME
 from gongkai.batch.progress import QuietReporter
 from gongkai.batch.runner import BatchConfig, run_batch
 from gongkai.settings import PipelineOptions
@@ -104,3 +108,17 @@ def run(sources: list[Path | str], out: Path, **kw: Any) -> dict[str, int]:
     kw.setdefault("options", PipelineOptions(ocr=False))
     config = BatchConfig(sources=[str(s) for s in sources], out_dir=out, argv=["test"], **kw)
     return run_batch(config, QuietReporter())
+
+
+def manifest_events(out: Path, event: str) -> Counter[str]:
+    """How many times each document (sha256) has the manifest event ``event`` (start, done, …)."""
+    with closing(sqlite3.connect(out / MANIFEST_NAME)) as db:
+        return Counter(r[0] for r in db.execute("SELECT sha256 FROM events WHERE event = ?", (event,)))
+
+
+def done_so_far(out: Path) -> int:
+    """Documents completed so far; 0 before the batch has made its manifest."""
+    try:
+        return sum(manifest_events(out, "done").values())
+    except sqlite3.OperationalError:
+        return 0

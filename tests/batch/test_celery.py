@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -27,7 +26,7 @@ import pytest
 pytest.importorskip("celery", reason="the service extra is not installed")
 
 from gongkai.batch.manifest import MANIFEST_NAME
-from tests.batch.helpers import consistent_spec, html_bytes, run
+from tests.batch.helpers import consistent_spec, done_so_far, html_bytes, manifest_events, run
 
 REPO = Path(__file__).resolve().parents[2]
 REDIS_DB = 14
@@ -103,18 +102,6 @@ def _reports(folder: Path, n: int) -> None:
         (folder / f"r{i:02d}.html").write_bytes(html_bytes(spec))
 
 
-def _events(out: Path, event: str) -> Counter[str]:
-    with closing(sqlite3.connect(out / MANIFEST_NAME)) as db:
-        return Counter(r[0] for r in db.execute("SELECT sha256 FROM events WHERE event = ?", (event,)))
-
-
-def _done_so_far(out: Path) -> int:
-    try:
-        return sum(_events(out, "done").values())
-    except sqlite3.OperationalError:  # the batch has not made its manifest yet
-        return 0
-
-
 def _documents(out: Path) -> dict[str, dict[str, Any]]:
     timing = {"seconds", "attempts"}  # how long and how often, not what was read
     with (out / "documents.csv").open(encoding="utf-8-sig", newline="") as fh:
@@ -145,8 +132,8 @@ def test_a_batch_through_celery_workers_gives_the_local_outputs(
     assert _documents(tmp_path / "celery") == _documents(tmp_path / "local")
     assert _documents(tmp_path / "celery")["notice.txt"]["error_code"] == "not_a_report"
     # Each document was sent once and completed once; nothing is left on the broker for this batch.
-    assert set(_events(tmp_path / "celery", "start").values()) == {1}
-    assert set(_events(tmp_path / "celery", "done").values()) == {1}
+    assert set(manifest_events(tmp_path / "celery", "start").values()) == {1}
+    assert set(manifest_events(tmp_path / "celery", "done").values()) == {1}
     import redis
 
     assert [k for k in redis.Redis.from_url(broker).keys("gongkai:batch:*:current")] == []
@@ -170,17 +157,17 @@ def test_a_worker_killed_mid_batch_and_another_started_completes_every_document_
     thread = threading.Thread(target=batch)
     thread.start()
     end = time.monotonic() + 120
-    while time.monotonic() < end and _done_so_far(out) < 2:
+    while time.monotonic() < end and done_so_far(out) < 2:
         time.sleep(0.1)
-    assert sum(_events(out, "done").values()) >= 2, "the first worker did not get going"
+    assert sum(manifest_events(out, "done").values()) >= 2, "the first worker did not get going"
     workers.kill9(first)  # parent and prefork child: the documents it held are never reported
-    done_at_kill = sum(_events(out, "done").values())
+    done_at_kill = sum(manifest_events(out, "done").values())
     assert done_at_kill < n, "the batch finished before the kill; the test proves nothing"
     workers.start()
     thread.join(240)
     assert not thread.is_alive() and "error" not in box, box
     assert box["counts"] == {"done": n}
-    done, starts = _events(out, "done"), _events(out, "start")
+    done, starts = manifest_events(out, "done"), manifest_events(out, "start")
     assert len(done) == n and set(done.values()) == {1}  # every document, each completed once
     # What the killed worker held came back either by a second send (a new token, after the report
     # timeout) or by the broker's redelivery of its unacknowledged messages (same token); which one
@@ -200,10 +187,10 @@ def test_the_batch_process_killed_mid_run_resumes_from_the_broker_without_doing_
     cmd += ["--workers", "2", "--no-ocr", "--quiet", "--report-timeout", "60"]
     victim = subprocess.Popen(cmd, cwd=REPO, env=workers.env, start_new_session=True)
     end = time.monotonic() + 120
-    while time.monotonic() < end and _done_so_far(out) < 1:
+    while time.monotonic() < end and done_so_far(out) < 1:
         time.sleep(0.05)
     Workers.kill9(victim)
-    done_before = sum(_events(out, "done").values())
+    done_before = sum(manifest_events(out, "done").values())
     assert 1 <= done_before < n, "the kill did not come mid-run"
     # A forged reply for a document still running, with a token that is not current, must be ignored.
     import redis
@@ -221,9 +208,9 @@ def test_the_batch_process_killed_mid_run_resumes_from_the_broker_without_doing_
     )
     rerun = subprocess.run(cmd, cwd=REPO, env=workers.env, timeout=180)
     assert rerun.returncode == 0
-    done = _events(out, "done")
+    done = manifest_events(out, "done")
     assert len(done) == n and set(done.values()) == {1}
-    assert not _events(out, "failed")
+    assert not manifest_events(out, "failed")
 
 
 def test_with_no_worker_a_document_is_sent_again_and_then_failed_as_lost(tmp_path: Path, broker: str) -> None:
@@ -232,7 +219,7 @@ def test_with_no_worker_a_document_is_sent_again_and_then_failed_as_lost(tmp_pat
     out = tmp_path / "out"
     counts = run([src], out, broker_url=broker, workers=1, timeout=60.0, report_timeout=0.3)
     assert counts == {"failed": 1}
-    assert set(_events(out, "start").values()) == {3}  # the first send and two more
+    assert set(manifest_events(out, "start").values()) == {3}  # the first send and two more
     row = _documents(out)["r00.html"]
     assert row["error_code"] == "lost" and "3 times" in row["error"]
     # Its tokens are gone, so the three messages still queued are no-ops for any worker that comes.

@@ -10,14 +10,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from gongkai.batch.manifest import MANIFEST_NAME
 from tests.batch.fake import PROCESSOR
-from tests.batch.helpers import run, zip_bytes
+from tests.batch.helpers import done_so_far, manifest_events, run, zip_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -28,18 +27,6 @@ def _docs(csv_path: Path) -> dict[str, dict[str, str]]:
             Path(r["file"]).name if "!" not in r["file"] else r["file"].split("!", 1)[1]: r
             for r in csv.DictReader(fh)
         }
-
-
-def _events(out: Path, event: str) -> Counter[str]:
-    with closing(sqlite3.connect(out / MANIFEST_NAME)) as db:
-        return Counter(r[0] for r in db.execute("SELECT sha256 FROM events WHERE event = ?", (event,)))
-
-
-def _done_so_far(out: Path) -> int:
-    try:
-        return sum(_events(out, "done").values())
-    except sqlite3.OperationalError:  # the batch has not created its manifest yet
-        return 0
 
 
 def _log_counts(log: Path) -> Counter[str]:
@@ -132,14 +119,14 @@ def test_kill_9_mid_run_loses_nothing_and_completes_nothing_twice(tmp_path: Path
     proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
-        while _done_so_far(out) < 3:
+        while done_so_far(out) < 3:
             assert time.monotonic() < deadline, "the batch did not get going"
             assert proc.poll() is None, "the batch ended before it could be killed"
             time.sleep(0.05)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    done_before = set(_events(out, "done"))
+    done_before = set(manifest_events(out, "done"))
     assert 3 <= len(done_before) < n
     mtimes = {sha: (out / "results" / f"{sha}.json").stat().st_mtime_ns for sha in done_before}
     # The moment between writing a result and recording it: one done document looks unfinished.
@@ -158,14 +145,14 @@ def test_kill_9_mid_run_loses_nothing_and_completes_nothing_twice(tmp_path: Path
 
     counts = run([src], out, processor=PROCESSOR)
     assert counts.get("failed", 0) == 0
-    done = _events(out, "done")
+    done = manifest_events(out, "done")
     assert len(done) == n and set(done.values()) == {1}  # every document completed exactly once
     ran_after = _log_counts(log)
     for sha in done_before:
         assert ran_after[sha] == ran_before[sha], "a finished document ran again"
         assert (out / "results" / f"{sha}.json").stat().st_mtime_ns == mtimes[sha]
     assert ran_after[lost] == ran_before[lost] + 1
-    assert lost in _events(out, "requeued")
+    assert lost in manifest_events(out, "requeued")
     assert len(list((out / "results").glob("*.json"))) == n
     assert not list((out / "results").glob(".*.tmp"))
     with sqlite3.connect(out / MANIFEST_NAME) as db:
