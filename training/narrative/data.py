@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpora" / "narrative"
 LETTER = {"O": "overview", "P": "problems", "I": "improvements", "M": "other_matters"}
 HELD_OUT_AUTHORS = {"E"}
+# attributes of an @ line; heading= runs to the next attribute or the end (real headings have spaces)
+_ATTRS = re.compile(r"(\w+)=(.*?)(?=\s+\w+=|$)")
 
 
 @dataclass
@@ -42,7 +45,12 @@ class Paragraph:
         return majority_label([lab for _, lab in self.sentences], [len(s) for s, _ in self.sentences])
 
 
-def parse_team_file(path: Path) -> list[Paragraph]:
+def parse_labelled_file(
+    path: Path, paragraph_id: Callable[[str, int], str], split_of: Callable[[str, int], str]
+) -> list[Paragraph]:
+    """A labelled-text file: ``@author=… section=… heading=…`` opens a paragraph, each further line
+    is ``<O|P|I|M> sentence``, ``#`` starts a comment. ``paragraph_id`` and ``split_of`` get the
+    author and the paragraph's number within that author's."""
     paragraphs: list[Paragraph] = []
     per_author: dict[str, int] = {}
     current: Paragraph | None = None
@@ -51,18 +59,17 @@ def parse_team_file(path: Path) -> list[Paragraph]:
         if not line or line.startswith("#"):
             continue
         if line.startswith("@"):
-            attrs = dict(part.split("=", 1) for part in line[1:].split() if "=" in part)
+            attrs = dict(_ATTRS.findall(line[1:].strip()))
             author = attrs.get("author", "")
             if not author:
                 raise ValueError(f"{path}:{n}: paragraph without author")
             k = per_author.get(author, 0)
             per_author[author] = k + 1
-            split = "test_team" if author in HELD_OUT_AUTHORS else ("dev" if k % 5 == 4 else "train")
             section = attrs.get("section") or None
             current = Paragraph(
-                id=f"team-{author}-{k:03d}",
+                id=paragraph_id(author, k),
                 author=author,
-                split=split,
+                split=split_of(author, k),
                 section=None if section == "none" else section,
                 heading=attrs.get("heading") or None,
                 sentences=[],
@@ -73,7 +80,18 @@ def parse_team_file(path: Path) -> list[Paragraph]:
         if current is None or letter not in LETTER or not sentence.strip():
             raise ValueError(f"{path}:{n}: expected '<O|P|I|M> sentence', got {line!r}")
         current.sentences.append((sentence.strip(), LETTER[letter]))
+    empty = [p.id for p in paragraphs if not p.sentences]
+    if empty:
+        raise ValueError(f"{path}: paragraphs without sentences: {empty}")
     return paragraphs
+
+
+def parse_team_file(path: Path) -> list[Paragraph]:
+    return parse_labelled_file(
+        path,
+        lambda author, k: f"team-{author}-{k:03d}",
+        lambda author, k: "test_team" if author in HELD_OUT_AUTHORS else ("dev" if k % 5 == 4 else "train"),
+    )
 
 
 def to_row(p: Paragraph, position: int, count: int, source: str) -> dict[str, object]:

@@ -21,48 +21,14 @@ import re
 import sys
 from pathlib import Path
 
-from training.narrative.data import CORPUS, LETTER, Paragraph, to_row
+from training.narrative.data import CORPUS, LETTER, Paragraph, parse_labelled_file, to_row
 
 SOURCE = CORPUS / "real_labelled.txt"
 _LETTER_OF = {v: k for k, v in LETTER.items()}
-# heading= runs to the end of the line: real headings contain spaces (一、 概述)
-_ATTRS = re.compile(r"(\w+)=(.*?)(?=\s+\w+=|$)")
 
 
 def parse_real_file(path: Path = SOURCE) -> list[Paragraph]:
-    paragraphs: list[Paragraph] = []
-    per_author: dict[str, int] = {}
-    current: Paragraph | None = None
-    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("@"):
-            attrs = dict(_ATTRS.findall(line[1:].strip()))
-            author = attrs.get("author", "")
-            if not author:
-                raise ValueError(f"{path}:{n}: paragraph without author")
-            k = per_author.get(author, 0)
-            per_author[author] = k + 1
-            section = attrs.get("section") or None
-            current = Paragraph(
-                id=f"{author}-{k:03d}",
-                author=author,
-                split="test_real",
-                section=None if section == "none" else section,
-                heading=attrs.get("heading") or None,
-                sentences=[],
-            )
-            paragraphs.append(current)
-            continue
-        letter, _, sentence = line.partition(" ")
-        if current is None or letter not in LETTER or not sentence.strip():
-            raise ValueError(f"{path}:{n}: expected '<O|P|I|M> sentence', got {line!r}")
-        current.sentences.append((sentence.strip(), LETTER[letter]))
-    empty = [p.id for p in paragraphs if not p.sentences]
-    if empty:
-        raise ValueError(f"{path}: paragraphs without sentences: {empty}")
-    return paragraphs
+    return parse_labelled_file(path, lambda author, k: f"{author}-{k:03d}", lambda _author, _k: "test_real")
 
 
 def build_rows(paragraphs: list[Paragraph]) -> list[dict[str, object]]:
