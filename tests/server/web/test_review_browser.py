@@ -275,3 +275,49 @@ def test_pages_have_no_serious_accessibility_violations(
         problems["sign-in"] = [(v["id"], v["help"], len(v["nodes"])) for v in serious]
     assert not problems, problems
     ctx.close()
+
+
+def test_admin_creates_and_revokes_a_key_in_the_keys_page(live: LiveServer, browser: Any) -> None:
+    expect = _expect()
+    ctx = browser.new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    sign_in(page, live.url, live.keys["admin"])
+    page.click("text=Keys")
+    page.wait_for_url(f"{live.url}/review/keys")
+    page.fill("#new-key input[name=name]", "made in the browser")
+    page.select_option("#new-key select[name=role]", "reviewer")
+    page.click("#new-key button[type=submit]")
+    secret = page.locator("#new-key-secret")
+    expect(secret).to_be_visible()
+    expect(secret).to_contain_text("gk_")
+    key_id = secret.inner_text().split("gk_", 1)[1].split("_", 1)[0]
+    page.reload()
+    row = page.locator(f'#keys tr[data-key-id="{key_id}"]')
+    expect(row).to_contain_text("made in the browser")
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.locator("button.revoke").click()
+    expect(row).to_contain_text("revoked")
+    keys = page.request.get(f"{live.url}/v1/keys").json()
+    assert next(k for k in keys if k["id"] == key_id)["revoked_at"]
+    ctx.close()
+
+
+def test_a_document_still_queued_shows_its_status_and_an_unknown_one_an_error_page(
+    browser: Any, tmp_path: Any
+) -> None:
+    from gongkai.devtools.browser import live_server
+
+    expect = _expect()
+    # No workers: the upload stays queued, so the page it opens is the waiting page, every time.
+    with live_server(tmp_path, workers=0) as idle:
+        ctx = browser.new_context(viewport=DESKTOP)
+        page = ctx.new_page()
+        sign_in(page, idle.url, idle.keys["reviewer"])
+        doc_id = _upload(page, SYNTHETIC_PDF)
+        page.goto(f"{idle.url}/review/documents/{doc_id}")
+        expect(page.locator('[data-testid="doc-status"]')).to_have_text("queued")
+        expect(page.locator("#pending")).to_contain_text("this page opens the result when it is ready")
+        missing = page.goto(f"{idle.url}/review/documents/{'0' * 32}")
+        assert missing is not None and missing.status == 404
+        expect(page.locator("h1")).to_contain_text("404")
+        ctx.close()
