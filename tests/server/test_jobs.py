@@ -14,6 +14,8 @@ import pytest
 
 pytest.importorskip("sqlalchemy", reason="the service extra is not installed")
 
+from sqlalchemy import update
+
 from gongkai.server.jobs.runner import Outcome, drain, process_job
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
@@ -145,6 +147,28 @@ def _env(settings: object, **extra: str) -> dict[str, str]:
     return env
 
 
+def _fake_dead_worker(db: Database, job_id: int) -> bool:
+    """Make a job not yet taken look taken by a worker that died, its lease expired after its last send.
+
+    One conditional UPDATE: a read-then-write here once overwrote the claim of the real worker, which
+    had taken the job in between, and left its document `processing` for good."""
+    now = utcnow()
+    with db.session() as s:
+        res = s.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.status == "queued")
+            .values(
+                status="running",
+                lease_owner="dead",
+                attempts=1,
+                lease_expires_at=now - timedelta(seconds=1),
+                dispatched_at=now - timedelta(seconds=2),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(res.rowcount)  # type: ignore[attr-defined]
+
+
 def test_celery_worker_on_redis_runs_the_same_task(tmp_path: Path) -> None:
     url = redis_url(11)
     if url is None:
@@ -171,15 +195,12 @@ def test_celery_worker_on_redis_runs_the_same_task(tmp_path: Path) -> None:
             # A job whose worker died mid-job: the sweeper sends it again once the lease is gone.
             second = svc.upload(synthetic_pdf("丙县人民政府", 2022)).json()
             db = Database(svc.settings.database_url)
-            with db.session() as s:
-                job = s.get(JobRow, second["job"]["id"])
-                assert job is not None
-                if job.status == "queued":  # not yet taken: make it look taken by a dead worker
-                    job.status, job.lease_owner, job.attempts = "running", "dead", 1
-                    job.lease_expires_at = utcnow() - timedelta(seconds=1)
-            svc.client.app.state.dispatcher.sweep()  # type: ignore[attr-defined]
+            faked = _fake_dead_worker(db, second["job"]["id"])
+            sent = svc.client.app.state.dispatcher.sweep()  # type: ignore[attr-defined]
+            if faked:  # the lease expired after the last send: the sweeper must send the job again
+                assert sent >= 1
             doc = svc.wait(second["id"], timeout=120)
-            assert doc["status"] == "done"
+            assert doc["status"] == "done", (doc, faked, worker.poll())
             with db.session() as s:
                 assert s.get(DocumentRow, second["id"]) is not None
     finally:
