@@ -47,11 +47,15 @@ class TextLine:
 
 @dataclass(slots=True)
 class Recognition:
-    """One crop's reading: the greedy text and score, and the frame probabilities for later decoding."""
+    """One crop's reading: the greedy text and score, and the frame probabilities that digit decoding
+    needs later (``OnnxPpOcr.digit_columns``)."""
 
     text: str
     score: float
-    probs: np.ndarray  # (frames, classes) softmax output
+    # (frames, 2 + digits): blank, each digit's mass (look-alikes folded in), the decimal point's.
+    # Not the whole softmax: that is (frames, 6 625) per crop, and it was kept for every crop of a
+    # page, a view into its batch's output: 200-300 MB per page held until the page was done.
+    probs: np.ndarray
 
     def digit_candidates(self, engine: OcrEngine, top_k: int = 5) -> list[Candidate]:
         return engine.digit_candidates(self.probs, top_k)
@@ -109,6 +113,8 @@ class OnnxPpOcr:
             **self._digit_index,
             ".": [k for k, ch in enumerate(self.chars) if ch in (".", "．")],
         }
+        # Where each of _amount_index's sums sits in a Recognition's probs (column 0 is the blank).
+        self._column = {key: 1 + j for j, key in enumerate(self._amount_index)}
 
     @property
     def det(self) -> Any:
@@ -177,7 +183,7 @@ class OnnxPpOcr:
             frames = max(1, math.ceil(probs.shape[1] * min(1.0, REC_HEIGHT * ratios[i] / width)) + 1)
             p = probs[k, : min(frames, probs.shape[1])]
             text, score = self._greedy(p)
-            recs.append(Recognition(text, score, p))
+            recs.append(Recognition(text, score, self.digit_columns(p)))
         return recs
 
     def recognize_crops(self, images: Sequence[np.ndarray], top_k: int = 1) -> list[list[Candidate]]:
@@ -227,14 +233,21 @@ class OnnxPpOcr:
                 index.setdefault(d, []).append(k)
         return index
 
+    def digit_columns(self, probs: np.ndarray) -> np.ndarray:
+        """The blank, digit and decimal-point columns of a crop's softmax output (frames, classes), each
+        digit summed over its look-alikes: all that ``digit_share`` and ``digit_candidates`` read."""
+        cols = [probs[:, 0], *(probs[:, idx].sum(axis=1) for idx in self._amount_index.values())]
+        return np.stack(cols, axis=1)
+
     def digit_share(self, probs: np.ndarray) -> float:
         """How sure the recogniser is that a crop holds only digits: over the frames that print a
-        character, the lowest share of the printed mass that falls on digits (and look-alikes)."""
+        character, the lowest share of the printed mass that falls on digits (and look-alikes).
+        ``probs`` as in ``Recognition.probs``."""
         emitting = probs[:, 0] < 0.5
         if not emitting.any():
             return 0.0
         p = probs[emitting]
-        digit_mass = sum(p[:, idx].sum(axis=1) for idx in self._digit_index.values())
+        digit_mass = sum(p[:, self._column[d]] for d in self._digit_index)
         printed = 1.0 - p[:, 0]
         return float(np.min(digit_mass / np.maximum(printed, 1e-6)))
 
@@ -249,7 +262,7 @@ class OnnxPpOcr:
         """
         index = self._amount_index if point else self._digit_index
         digits = sorted(index)
-        cols = np.stack([probs[:, index[d]].sum(axis=1) for d in digits], axis=1)
+        cols = probs[:, [self._column[d] for d in digits]]
         blank = probs[:, 0]
         total = blank + cols.sum(axis=1)
         total[total <= 0] = 1.0
