@@ -155,6 +155,11 @@ class Settings:
     lease_seconds: int = 120
     poll_seconds: float = 1.0
     max_attempts: int = 3
+    # A local worker process that has grown past recycle_rss_mb (it loaded the OCR models, read
+    # scans) and then sat idle this long exits and is replaced by a fresh one: an idle service gives
+    # the models' and pages' memory back. 0 keeps workers forever.
+    recycle_idle_seconds: float = 120.0
+    recycle_rss_mb: int = 256
     # Limits on uploads.
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pages: int = 300
@@ -186,6 +191,8 @@ class Settings:
             pool=pool,  # type: ignore[arg-type]
             lease_seconds=_env_int("GONGKAI_LEASE_SECONDS", base.lease_seconds),
             max_attempts=_env_int("GONGKAI_MAX_ATTEMPTS", base.max_attempts),
+            recycle_idle_seconds=_env_int("GONGKAI_RECYCLE_IDLE_SECONDS", int(base.recycle_idle_seconds)),
+            recycle_rss_mb=_env_int("GONGKAI_RECYCLE_RSS_MB", base.recycle_rss_mb),
             max_upload_bytes=_env_int("GONGKAI_MAX_UPLOAD_BYTES", base.max_upload_bytes),
             max_pages=_env_int("GONGKAI_MAX_PAGES", base.max_pages),
             max_uncompressed_bytes=_env_int("GONGKAI_MAX_UNCOMPRESSED_BYTES", base.max_uncompressed_bytes),

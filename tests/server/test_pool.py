@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from gongkai.server.jobs.pool import LocalPool
 from gongkai.server.storage.db import Database
 from gongkai.server.storage.models import JobRow
 from gongkai.settings import Settings
-from tests.server.api_support import Service, make_settings, seed_keys, synthetic_pdf, until
+from tests.server.api_support import Service, make_settings, seed_keys, service, synthetic_pdf, until
 from tests.server.postgres import fresh_database_url
 
 STALL_MARKER = "stalled-worker.pid"
@@ -169,3 +170,56 @@ def test_job_that_kills_its_worker_every_time_fails_with_reason(tmp_path: Path, 
         assert "died" in doc["error"]["message"] and doc["error"]["retryable"]
         job = _job(settings, body["job"]["id"])
         assert job.status == "failed" and job.attempts == 1 and job.error_code == "worker_died"
+
+
+def test_idle_worker_that_grew_is_replaced_by_a_fresh_one(tmp_path: Path, database_url: str) -> None:
+    # Any size counts as grown here (recycle_rss_mb=0); in use it is the models' ~300 MB.
+    settings = make_settings(
+        tmp_path, database_url=database_url, pool="process", workers=1, recycle_idle_seconds=1.0
+    ).with_overrides(recycle_rss_mb=0)
+    pool = LocalPool(settings)
+    for svc in _service(settings, pool):
+        until(lambda: pool.alive() == 1, 30, "the worker to start")
+        first_pid = pool.pids()[0]
+        time.sleep(2.5)  # idle, but it has run nothing: a fresh worker is never recycled
+        assert pool.pids() == [first_pid] and pool.restarts == 0
+        doc = svc.upload(synthetic_pdf()).json()
+        assert svc.wait(doc["id"])["status"] == "done"
+        health: list[int] = []
+
+        def replaced(svc: Service = svc, first: int | None = first_pid, health: list[int] = health) -> bool:
+            health.append(svc.client.get("/healthz").status_code)
+            return pool.pids()[0] not in (None, first)
+
+        until(replaced, 30, "the idle worker to hand its slot to a fresh process")
+        # A deliberate restart is not a death: no back-off, and /healthz never said degraded.
+        assert pool.restarts == 1 and set(health) == {200}, health
+        second = svc.upload(synthetic_pdf("乙县人民政府", 2022)).json()
+        assert svc.wait(second["id"])["status"] == "done"
+
+
+def test_worker_loop_recycles_only_after_work_idle_and_growth(tmp_path: Path) -> None:
+    for svc in service(tmp_path, workers=0, recycle_idle_seconds=0.3, recycle_rss_mb=0):
+        settings = svc.settings
+        stop, wake = threading.Event(), threading.Semaphore(0)
+        # Nothing run yet: the loop keeps polling until stopped, and says it was not recycled.
+        threading.Timer(1.0, stop.set).start()
+        assert poollib.worker_loop(settings, "thread:test:1:0", stop, wake, recycle=True) is False
+        doc = svc.upload(synthetic_pdf()).json()
+        # After a job, grown past the limit (0 MB here) and idle: recycled, the job done first.
+        stop = threading.Event()
+        assert poollib.worker_loop(settings, "thread:test:1:0", stop, wake, recycle=True) is True
+        assert svc.wait(doc["id"], timeout=5)["status"] == "done"
+        # A worker that stays small is not worth a new process: never recycled.
+        small = settings.with_overrides(recycle_rss_mb=1_000_000)
+        second = svc.upload(synthetic_pdf("乙县人民政府", 2022)).json()
+        threading.Timer(3.0, stop.set).start()
+        assert poollib.worker_loop(small, "thread:test:1:0", stop, wake, recycle=True) is False
+        assert svc.wait(second["id"], timeout=5)["status"] == "done"
+        # Switched off (0 s): never recycled either.
+        off = settings.with_overrides(recycle_idle_seconds=0)
+        third = svc.upload(synthetic_pdf("丙县人民政府", 2021)).json()
+        stop = threading.Event()
+        threading.Timer(3.0, stop.set).start()
+        assert poollib.worker_loop(off, "thread:test:1:0", stop, wake, recycle=True) is False
+        assert svc.wait(third["id"], timeout=5)["status"] == "done"

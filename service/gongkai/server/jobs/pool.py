@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing as mp
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -48,13 +49,41 @@ class NoWorkers:
         pass
 
 
+# A worker process exits with this code when it recycles itself (idle and grown large): the pool
+# restarts the slot at once, without back-off, and does not count it as a death.
+RECYCLE_EXIT_CODE = 75
+
+
+def rss_mb() -> float | None:
+    """This process's resident memory in MB (Linux); None where /proc is not there."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def worker_loop(
-    settings: Settings, name: str, stop: Any, wake: Any, guard: Any = None, orphaned: Any = None
-) -> None:
+    settings: Settings,
+    name: str,
+    stop: Any,
+    wake: Any,
+    guard: Any = None,
+    orphaned: Any = None,
+    recycle: bool = False,
+) -> bool:
+    """Run jobs until stopped. With ``recycle`` (worker processes), return True once the process
+    has run jobs, grown past ``settings.recycle_rss_mb`` and then found no job for
+    ``recycle_idle_seconds``: its caller exits, and a fresh process without the models takes its
+    place (a fresh process has run nothing, so it never recycles before its first job)."""
     db = Database(settings.database_url)
     store = LocalFileStore(settings.data_dir)
     # Threads share PDFium with the API's page renderer, and PDFium is not thread-safe.
     guard = guard or contextlib.nullcontext()
+    idle_since, worked = time.monotonic(), False
     try:
         while not stop.is_set() and not (orphaned and orphaned()):
             try:
@@ -63,10 +92,23 @@ def worker_loop(
             except Exception:  # the database may be briefly unavailable; keep the worker alive
                 log.exception("worker %s: job loop error", name)
                 outcome = Outcome.NOT_CLAIMED
-            if outcome == Outcome.NOT_CLAIMED:
-                wake.acquire(timeout=settings.poll_seconds)
+            if outcome != Outcome.NOT_CLAIMED:
+                idle_since, worked = time.monotonic(), True
+                continue
+            if recycle and worked and _recycle_due(settings, time.monotonic() - idle_since):
+                log.info("worker %s: idle at %.0f MB, handing its slot to a fresh process", name, rss_mb())
+                return True
+            wake.acquire(timeout=settings.poll_seconds)
     finally:
         db.dispose()
+    return False
+
+
+def _recycle_due(settings: Settings, idle_seconds: float) -> bool:
+    if settings.recycle_idle_seconds <= 0 or idle_seconds < settings.recycle_idle_seconds:
+        return False
+    rss = rss_mb()
+    return rss is not None and rss > settings.recycle_rss_mb
 
 
 def _process_main(settings: Settings, index: int, stop: Any, wake: Any) -> None:
@@ -77,7 +119,8 @@ def _process_main(settings: Settings, index: int, stop: Any, wake: Any) -> None:
         # Not a daemon (OCR starts its own processes), so it must notice when `serve` is gone.
         return parent is not None and not parent.is_alive()
 
-    worker_loop(settings, worker_name("local", index), stop, wake, orphaned=orphaned)
+    if worker_loop(settings, worker_name("local", index), stop, wake, orphaned=orphaned, recycle=True):
+        sys.exit(RECYCLE_EXIT_CODE)
 
 
 class LocalPool:
@@ -174,7 +217,10 @@ class LocalPool:
                 if now - self._started[i] >= self.stable_seconds:
                     self._delay[i] = self.first_delay
                 continue
-            if w is not None:
+            if w is not None and getattr(w, "exitcode", None) == RECYCLE_EXIT_CODE:
+                log.info("worker %s recycled itself while idle; starting a fresh one", self._names[i])
+                self._restart_at[i] = now  # not a death: no back-off, and it held no job
+            elif w is not None:
                 name = self._names[i]
                 log.warning(
                     "worker %s died (exit code %s); restarting in %.1f s",
@@ -233,8 +279,14 @@ class LocalPool:
             self._db = None
 
     def alive(self) -> int:
+        """Workers alive; a slot whose worker just recycled itself counts (it is restarted at the next
+        check, on purpose), so /healthz does not report a deliberate restart as degraded."""
         with self._lock:
-            return sum(1 for w in self._workers if w is not None and w.is_alive())
+            return sum(
+                1
+                for w in self._workers
+                if w is not None and (w.is_alive() or getattr(w, "exitcode", None) == RECYCLE_EXIT_CODE)
+            )
 
     def configured(self) -> int:
         """The workers this pool runs: N once started, 0 before start and after stop."""
