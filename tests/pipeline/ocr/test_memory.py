@@ -69,3 +69,30 @@ def test_glibc_calls_are_safe_to_repeat() -> None:
     assert isinstance(memory.release_memory(), bool)
     if memory._glibc() is None:
         assert first is False  # not glibc: nothing was called
+
+
+@needs_ocr
+def test_a_wide_batch_runs_in_parts_with_the_same_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gongkai.pipeline.ocr import engine as enginelib
+
+    engine = enginelib.get_engine(PipelineOptions().ocr_engine, threads=1)
+    rng = np.random.default_rng(3)
+    batch = rng.uniform(-1, 1, (5, 3, enginelib.REC_HEIGHT, 900)).astype(np.float32)
+    runs: list[int] = []
+    session = engine.rec
+
+    class Counting:
+        def __getattr__(self, name: str) -> object:
+            return getattr(session, name)
+
+        def run(self, out: object, feed: dict[str, np.ndarray]) -> object:
+            runs.append(len(next(iter(feed.values()))))
+            return session.run(out, feed)
+
+    monkeypatch.setattr(engine, "rec", Counting())
+    parts = engine._run_rec(batch)
+    assert runs == [2, 2, 1]  # 2 048 columns a run at most: two rows of 900
+    monkeypatch.setattr(enginelib, "REC_COLUMNS_PER_RUN", 10**9)
+    whole = engine._run_rec(batch)
+    assert runs[-1] == 5 and parts.shape == whole.shape
+    assert np.allclose(parts, whole, atol=1e-5) and (parts.argmax(axis=2) == whole.argmax(axis=2)).all()

@@ -36,6 +36,13 @@ DIGIT_FOLDS: dict[str, str] = {
     **{chr(0xFF11 + i): str(1 + i) for i in range(9)},  # full-width 1-9
 }
 REC_HEIGHT = 48
+# At most this many padded pixel columns (rows x width) go through the recogniser in one run. Its
+# output alone is ~9 KB per column (PP-OCRv6: 18 710 classes a frame, a frame per 8 columns), so a
+# batch of 32 wide lines made a 500 MB tensor; and on these CPUs a run of 32 rows x 960 columns
+# costs 124 us a column against 71 us in runs of 2 rows (caches). A batch is therefore run in parts
+# of fewer rows, each padded to the whole batch's width: every crop gets exactly the input it got
+# before, so the readings stay the same, and time and peak memory go down (BENCHMARKS.md, issue 15).
+REC_COLUMNS_PER_RUN = 2048
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +183,7 @@ class OnnxPpOcr:
             w = min(width, max(1, math.ceil(REC_HEIGHT * ratios[i])))
             resized = cv2.resize(img, (w, REC_HEIGHT)).astype(np.float32)
             batch[k, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
-        probs = self.rec.run(None, {self.rec.get_inputs()[0].name: batch})[0]
+        probs = self._run_rec(batch)
         recs = []
         for k, i in enumerate(idx):
             # Frames past the crop's own width are padding: drop them.
@@ -185,6 +192,15 @@ class OnnxPpOcr:
             text, score = self._greedy(p)
             recs.append(Recognition(text, score, self.digit_columns(p)))
         return recs
+
+    def _run_rec(self, batch: np.ndarray) -> np.ndarray:
+        """The recogniser on a padded batch, in parts of at most ``REC_COLUMNS_PER_RUN`` columns."""
+        name = self.rec.get_inputs()[0].name
+        rows = max(1, REC_COLUMNS_PER_RUN // batch.shape[3])
+        if rows >= batch.shape[0]:
+            return np.asarray(self.rec.run(None, {name: batch})[0])
+        parts = [self.rec.run(None, {name: batch[k : k + rows]})[0] for k in range(0, len(batch), rows)]
+        return np.concatenate(parts)
 
     def recognize_crops(self, images: Sequence[np.ndarray], top_k: int = 1) -> list[list[Candidate]]:
         """Top-k readings per crop: the greedy text first, then digit-only alternatives where numeric."""
