@@ -148,7 +148,8 @@ class Page:
     needs_ocr: bool = False
     # OCR pages: the resolution the image was read at (bbox points = pixels x 72 / dpi).
     ocr_dpi: float | None = None
-    # OCR pages: regions found by the layout model (CDLA labels in ``type``), in PDF points.
+    # OCR pages: regions found by the layout model (CDLA labels in ``type``), in PDF points; empty
+    # when no line lies in the header/footer bands, the only lines the model decides.
     regions: Layout = field(default_factory=list)
 
 

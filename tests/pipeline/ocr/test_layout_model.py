@@ -95,3 +95,29 @@ def test_the_layout_model_can_be_switched_off() -> None:
     doc = load_document(png, "page1.png", options=PipelineOptions(layout_model=False))
     (page,) = doc.pages
     assert len(page.regions) == 0 and page.tables  # the page is read, without layout regions
+
+
+def test_a_page_without_lines_in_its_header_and_footer_bands_skips_the_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gongkai.pipeline.ingest import load_document
+    from gongkai.pipeline.ocr import layout_model
+
+    calls: list[int] = []
+    real = layout_model.CdlaLayout.predict
+
+    def counted(self: object, image: np.ndarray, **kw: object) -> object:
+        calls.append(1)
+        return real(self, image, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(layout_model.CdlaLayout, "predict", counted)
+    spec = blank_spec("2021", 2023, "某某市某某区人民政府")
+    bare = render_pdf(spec, RenderOptions(page_number_format=None))
+    (png,) = page_images(bare, ScanOptions(skew_deg=0.4), seed=6)[1:2]  # a table page: no header, no number
+    (page,) = load_document(png, "page2.png").pages
+    in_bands = [b for b in page.blocks if not 0.24 * page.height < b.y_1 + b.y_2 < 1.76 * page.height]
+    assert page.tables and not in_bands and not calls and len(page.regions) == 0
+    # The same page with a running header needs the model, and gets it.
+    (png,) = page_images(_pdf(), ScanOptions(skew_deg=0.4), seed=6)[1:2]
+    (page,) = load_document(png, "page2.png").pages
+    assert calls and any(r.type == "header" for r in page.regions)
