@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -183,24 +183,25 @@ class OnnxPpOcr:
             w = min(width, max(1, math.ceil(REC_HEIGHT * ratios[i])))
             resized = cv2.resize(img, (w, REC_HEIGHT)).astype(np.float32)
             batch[k, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
-        probs = self._run_rec(batch)
         recs = []
-        for k, i in enumerate(idx):
-            # Frames past the crop's own width are padding: drop them.
-            frames = max(1, math.ceil(probs.shape[1] * min(1.0, REC_HEIGHT * ratios[i] / width)) + 1)
-            p = probs[k, : min(frames, probs.shape[1])]
-            text, score = self._greedy(p)
-            recs.append(Recognition(text, score, self.digit_columns(p)))
+        for start, probs in self._run_rec(batch):
+            for j in range(len(probs)):
+                i = idx[start + j]
+                # Frames past the crop's own width are padding: drop them.
+                frames = max(1, math.ceil(probs.shape[1] * min(1.0, REC_HEIGHT * ratios[i] / width)) + 1)
+                p = probs[j, : min(frames, probs.shape[1])]
+                text, score = self._greedy(p)
+                recs.append(Recognition(text, score, self.digit_columns(p)))
         return recs
 
-    def _run_rec(self, batch: np.ndarray) -> np.ndarray:
-        """The recogniser on a padded batch, in parts of at most ``REC_COLUMNS_PER_RUN`` columns."""
+    def _run_rec(self, batch: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        """The recogniser on a padded batch in parts of at most ``REC_COLUMNS_PER_RUN`` columns: the
+        first row of each part and its output, decoded before the next part runs (the outputs of a
+        whole batch of wide lines together would be the 500 MB this avoids)."""
         name = self.rec.get_inputs()[0].name
         rows = max(1, REC_COLUMNS_PER_RUN // batch.shape[3])
-        if rows >= batch.shape[0]:
-            return np.asarray(self.rec.run(None, {name: batch})[0])
-        parts = [self.rec.run(None, {name: batch[k : k + rows]})[0] for k in range(0, len(batch), rows)]
-        return np.concatenate(parts)
+        for start in range(0, len(batch), rows):
+            yield start, np.asarray(self.rec.run(None, {name: batch[start : start + rows]})[0])
 
     def recognize_crops(self, images: Sequence[np.ndarray], top_k: int = 1) -> list[list[Candidate]]:
         """Top-k readings per crop: the greedy text first, then digit-only alternatives where numeric."""
