@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gongkai.cli import build_parser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +35,22 @@ def test_a_born_digital_extraction_loads_no_heavy_module(tmp_path: Path) -> None
     assert loaded == [], f"a text-layer PDF loaded {loaded}"
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["facts"] and any(p["label"] for s in result["sections"] for p in s["paragraphs"])
+
+
+def test_a_scanned_extraction_loads_only_what_ocr_needs(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="the ocr extra is not installed")
+    scan = REPO / "tests" / "fixtures" / "synthetic" / "s2025-0003-2021-scan_pdf.pdf"
+    out = tmp_path / "r.json"
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE, str(scan), str(out)], capture_output=True, text=True, check=True
+    )
+    report = json.loads(run.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0 and "onnxruntime" in report["modules"]
+    # layoutparser's Layout pulled in pandas (and pyarrow): 0.3 s of a cold scan and ~50 MB.
+    unneeded = ("spacy", "thinc", "torch", "pandas", "pyarrow", "layoutparser")
+    loaded = [m for m in unneeded if m in report["modules"]]
+    assert loaded == [], f"a scanned PDF loaded {loaded}"
+    assert json.loads(out.read_text(encoding="utf-8"))["source"]["pages"] >= 1
 
 
 def test_the_cli_parses_one_command_without_importing_the_others() -> None:

@@ -82,8 +82,9 @@ class TextBlock:
         )
 
 
-# A page's blocks in reading order. (OCR pages may still hold a layoutparser ``Layout``: it is a
-# sequence of blocks with the same attributes.)
+# A page's blocks in reading order. The stages also read a layoutparser ``Layout`` of layoutparser
+# ``TextBlock``s unchanged (tests/pipeline/test_layout.py builds its pages that way), so documents
+# made with layoutparser's own tools can be fed to the later stages.
 Layout = list[TextBlock]
 
 

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 
 import cv2
-import layoutparser as lp
 import numpy as np
 
 from gongkai.pipeline.confidence import (
@@ -23,7 +22,16 @@ from gongkai.pipeline.confidence import (
     second_opinion_candidate,
     second_opinion_disagreed,
 )
-from gongkai.pipeline.datamodel import BlockType, GridCell, Page, TableGrid, TextSource, text_block
+from gongkai.pipeline.datamodel import (
+    BlockType,
+    GridCell,
+    Layout,
+    Page,
+    TableGrid,
+    TextBlock,
+    TextSource,
+    text_block,
+)
 from gongkai.pipeline.ocr.engine import (
     DIGIT_FOLDS,
     OcrEngine,
@@ -97,7 +105,7 @@ def ocr_page(
     h, w = grey.shape[:2]
     diag.seconds["prepare"] = time.perf_counter() - t0
     if prep.blank:
-        page = Page(number, w * pt, h * pt, TextSource.OCR, lp.Layout([]), [], ocr_dpi=prep.dpi)
+        page = Page(number, w * pt, h * pt, TextSource.OCR, [], [], ocr_dpi=prep.dpi)
         return page, diag
 
     t = time.perf_counter()
@@ -148,7 +156,7 @@ def ocr_page(
     # bottom bands (_running_kind): a page with no line there does not need it (~0.2 s of CPU).
     regions = _layout_regions(grey, layout_model and any(_in_running_band(b, h) for b, _, _ in joined))
     diag.seconds["layout"] = time.perf_counter() - t
-    blocks: list[tuple[float, lp.TextBlock]] = []
+    blocks: list[tuple[float, TextBlock]] = []
     for box, text, score in joined:
         bbox = (box[0] * pt, box[1] * pt, box[2] * pt, box[3] * pt)
         block = text_block(text, bbox, _running_kind(box, regions, h), score=round(score, 4))
@@ -166,10 +174,10 @@ def ocr_page(
         w * pt,
         h * pt,
         TextSource.OCR,
-        lp.Layout([b for _, b in blocks]),
+        [b for _, b in blocks],
         grids,
         ocr_dpi=prep.dpi,
-        regions=lp.Layout([r.scale((pt, pt)) for r in regions]),
+        regions=[r.scale((pt, pt)) for r in regions],
     )
     diag.seconds["total"] = time.perf_counter() - t0
     return page, diag
@@ -362,12 +370,12 @@ def _grid(
     )
 
 
-def _layout_regions(grey: np.ndarray, enabled: bool = True) -> lp.Layout:
+def _layout_regions(grey: np.ndarray, enabled: bool = True) -> Layout:
     """CDLA layout regions of the page (pixels), or none when the model is switched off."""
     from gongkai.pipeline.ocr.layout_model import get_layout_model
 
     if not enabled:
-        return lp.Layout([])
+        return []
     return get_layout_model().predict(grey)
 
 
@@ -381,7 +389,7 @@ def _in_running_band(box: PixelBox, page_height: int) -> bool:
     return cy < RUNNING_BAND * page_height or cy > (1 - RUNNING_BAND) * page_height
 
 
-def _running_kind(box: PixelBox, regions: lp.Layout, page_height: int) -> BlockType:
+def _running_kind(box: PixelBox, regions: Layout, page_height: int) -> BlockType:
     """HEADER/FOOTER for a line inside a header/footer region in the page's margin band, else LINE.
     Repetition across pages finds running heads too, but not on a single page image."""
     if not _in_running_band(box, page_height):
