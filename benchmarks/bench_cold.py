@@ -74,21 +74,35 @@ def page_images(pdf: Path) -> list[Any]:
 
 
 # ----------------------------------------------------------------------------- commands
+# The command runs as the grandchild of a small launcher, which times it and reads its rusage. Run
+# directly, a child's peak RSS (ru_maxrss) starts at this process's own: Linux carries the parent's
+# high-water mark over to a vforked child at exec, and this process holds the plain engine and the
+# page images (~1 GB), which made the scanned peaks read ~400 MB too high before.
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+t0 = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - t0
+err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+with open(sys.argv[1], "w") as out:
+    json.dump({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+               "code": os.waitstatus_to_exitcode(status), "err": err[-2000:]}, out)
+"""
+
+
 def run_command(args: list[str], pythonpath: str | None = None) -> dict[str, float]:
     """Run a command to the end: wall seconds, CPU seconds (with its reaped workers), peak RSS MB
     of the largest of its processes."""
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode not in (0, 1):
-        raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}: {err[-2000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024}
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        subprocess.run([sys.executable, "-c", _LAUNCHER, report.name, *args], env=env, check=True)
+        got = json.loads(Path(report.name).read_text())
+    if got["code"] not in (0, 1):
+        raise RuntimeError(f"{' '.join(args)} exited {got['code']}: {got['err']}")
+    return {"wall": got["wall"], "cpu": got["cpu"], "rss_mb": got["rss_mb"]}
 
 
 def extract_cmd(pdf: Path) -> list[str]:
