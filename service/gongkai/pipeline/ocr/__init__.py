@@ -91,19 +91,16 @@ def ocr_images(
         raise OcrUnavailableError("OCR is switched off (GONGKAI_OCR=0 or --no-ocr)")
     if not ocr_available(options):
         raise OcrUnavailableError("OCR is not installed: pip install 'gongkai[ocr]'")
-    from gongkai.pipeline.ocr.memory import cap_arenas, release_memory
+    from gongkai.pipeline.ocr.memory import cap_arenas
 
     cap_arenas()
     jobs = list(zip(images, numbers, dpis, strict=True))
     workers = options.workers_for(len(jobs))
-    try:
-        if workers <= 1:
-            return [_ocr_one((img, n, d, options.threads_per_document(), options)) for img, n, d in jobs]
-        if options.ocr_pool == "processes":
-            return list(_pool(workers).map(_ocr_one, [(img, n, d, 1, options) for img, n, d in jobs]))
-        return _ocr_threads(jobs, workers, options)
-    finally:
-        release_memory()  # the pages' working memory, freed but kept by the C library until now
+    if workers <= 1:
+        return [_ocr_one((img, n, d, options.threads_per_document(), options)) for img, n, d in jobs]
+    if options.ocr_pool == "processes":
+        return list(_pool(workers).map(_ocr_one, [(img, n, d, 1, options) for img, n, d in jobs]))
+    return _ocr_threads(jobs, workers, options)
 
 
 def _ocr_threads(

@@ -41,10 +41,15 @@ def make_celery(settings: Settings) -> Celery:
 
     @app.task(name="gongkai.run_job", bind=True)
     def run_job(self: Any, job_id: int) -> str:
+        from gongkai.pipeline.ocr.memory import release_memory
         from gongkai.server.jobs.runner import Outcome, process_job, worker_name
 
         db, store = _runtime(settings)
-        outcome = process_job(db, store, settings, int(job_id), worker_name("celery", self.request.id or 0))
+        try:
+            owner = worker_name("celery", self.request.id or 0)
+            outcome = process_job(db, store, settings, int(job_id), owner)
+        finally:
+            release_memory()  # a Celery worker cannot tell whether another job follows: trim after each
         if outcome == Outcome.REQUEUED:
             # Retry after the backoff the runner recorded on the job row.
             self.apply_async(args=[job_id], countdown=min(60, 2 ** max(1, _attempts(db, int(job_id)))))

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gongkai.errors import InputError
-from gongkai.pipeline.ocr.memory import release_memory
 from gongkai.server.review import failing_count, require_served_result
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
@@ -110,7 +109,6 @@ def process_job(db: Database, store: LocalFileStore, settings: Settings, job_id:
         return _finish_failure(db, job_id, owner, "internal_error", _one_line(exc), final=False)
     finally:
         beat.stop.set()
-        release_memory()  # a worker idles between jobs: give the document's freed memory back now
     return _finish_success(db, job_id, owner, payload)
 
 
