@@ -82,11 +82,15 @@ def _repeated_margin_texts(pages: list[Page]) -> set[str]:
     return {t for t, n in counts.items() if n >= needed}
 
 
+def is_page_number(text: str) -> bool:
+    """A page number as printed in a margin: - 3 -, 第 3 页 (共 9 页), 3/9, 3."""
+    return bool(_PAGE_NUMBER.match(fold_width(text).strip()))
+
+
 def _is_furniture(block: TextBlock, page: Page, repeated: set[str]) -> bool:
     if not _margin_band(block, page):
         return False
-    text = fold_width(block.text).strip()
-    if _PAGE_NUMBER.match(text):
+    if is_page_number(block.text):
         return True
     return re.sub(r"\d+", "#", normalize_label(block.text, keep_ordinal=True)) in repeated
 

@@ -121,3 +121,25 @@ def test_a_page_without_lines_in_its_header_and_footer_bands_skips_the_model(
     (png,) = page_images(_pdf(), ScanOptions(skew_deg=0.4), seed=6)[1:2]
     (page,) = load_document(png, "page2.png").pages
     assert calls and any(r.type == "header" for r in page.regions)
+
+
+def test_a_page_whose_band_lines_are_page_numbers_skips_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gongkai.pipeline.ingest import load_document
+    from gongkai.pipeline.ocr import layout_model
+
+    calls: list[int] = []
+    real = layout_model.CdlaLayout.predict
+
+    def counted(self: object, image: np.ndarray, **kw: object) -> object:
+        calls.append(1)
+        return real(self, image, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(layout_model.CdlaLayout, "predict", counted)
+    numbered = render_pdf(blank_spec("2021", 2023, "某某市某某区人民政府"), RenderOptions())  # "- 2 -" below
+    (png,) = page_images(numbered, ScanOptions(skew_deg=0.4), seed=6)[1:2]
+    doc = load_document(png, "page2.png")
+    (page,) = doc.pages
+    assert any(b.text.replace(" ", "") == "-2-" for b in page.blocks) and not calls
+    # The layout stage drops it all the same.
+    assert "-2-" in [f.replace(" ", "") for f in analyze(doc).furniture]
+    assert all(e.text.replace(" ", "") != "-2-" for e in analyze(doc).elements)

@@ -32,6 +32,7 @@ from gongkai.pipeline.datamodel import (
     TextSource,
     text_block,
 )
+from gongkai.pipeline.layout import BOTTOM_BAND, TOP_BAND, is_page_number
 from gongkai.pipeline.ocr.engine import (
     DIGIT_FOLDS,
     OcrEngine,
@@ -152,9 +153,7 @@ def ocr_page(
     diag.seconds["second_opinion"] = time.perf_counter() - t
     joined = _join_visual_lines(lines)
     t = time.perf_counter()
-    # The layout model only tells running headers and footers among the lines in the page's top and
-    # bottom bands (_running_kind): a page with no line there does not need it (~0.2 s of CPU).
-    regions = _layout_regions(grey, layout_model and any(_in_running_band(b, h) for b, _, _ in joined))
+    regions = _layout_regions(grey, layout_model and _needs_layout_model(joined, h))
     diag.seconds["layout"] = time.perf_counter() - t
     blocks: list[tuple[float, TextBlock]] = []
     for box, text, score in joined:
@@ -382,6 +381,20 @@ def _layout_regions(grey: np.ndarray, enabled: bool = True) -> Layout:
 # A running header or footer sits in the top or bottom band of the page: the model's label alone
 # is not enough (it sometimes calls a short centred heading a header), the position must agree.
 RUNNING_BAND = 0.12
+
+
+def _needs_layout_model(lines: list[tuple[PixelBox, str, float]], page_height: int) -> bool:
+    """Whether the layout model can change how this page's lines are read (~0.2 s of CPU a page). It
+    only tells running headers and footers among the lines in the top and bottom bands
+    (``_running_kind``); and a page number in the layout stage's margin bands is dropped by that
+    stage whatever its type. So a page whose band lines are all such page numbers does not need it."""
+    for box, text, _ in lines:
+        if not _in_running_band(box, page_height):
+            continue
+        in_margin = box[1] < TOP_BAND * page_height or box[3] > (1 - BOTTOM_BAND) * page_height
+        if not (in_margin and is_page_number(text)):
+            return True
+    return False
 
 
 def _in_running_band(box: PixelBox, page_height: int) -> bool:
