@@ -223,3 +223,26 @@ def test_worker_loop_recycles_only_after_work_idle_and_growth(tmp_path: Path) ->
         threading.Timer(3.0, stop.set).start()
         assert poollib.worker_loop(off, "thread:test:1:0", stop, wake, recycle=True) is False
         assert svc.wait(third["id"], timeout=5)["status"] == "done"
+
+
+def test_a_recycled_slot_that_cannot_restart_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that recycled itself counts as alive only until the supervisor handles it: if the new
+    # process cannot be started, /healthz must not go on counting the old one.
+    settings = make_settings(tmp_path, pool="process", workers=1)
+    pool = LocalPool(settings)
+
+    class Recycled:
+        exitcode = poollib.RECYCLE_EXIT_CODE
+
+        def is_alive(self) -> bool:
+            return False
+
+    pool._workers, pool._names = [Recycled()], ["local:test:1:0"]
+    pool._started, pool._delay, pool._restart_at = [0.0], [0.5], [0.0]
+    assert pool.alive() == 1  # deliberate, and not yet handled
+    monkeypatch.setattr(pool, "_spawn", lambda i: (_ for _ in ()).throw(OSError("no processes left")))
+    with pytest.raises(OSError):
+        pool.check()
+    assert pool.alive() == 0 and pool.pids() == [None]

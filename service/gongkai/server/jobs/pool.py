@@ -225,6 +225,9 @@ class LocalPool:
                 continue
             if w is not None and getattr(w, "exitcode", None) == RECYCLE_EXIT_CODE:
                 log.info("worker %s recycled itself while idle; starting a fresh one", self._names[i])
+                with self._lock:
+                    # Not counted as alive any more: should the new start below fail, /healthz must say so.
+                    self._workers[i] = None
                 self._restart_at[i] = now  # not a death: no back-off, and it held no job
             elif w is not None:
                 name = self._names[i]
@@ -285,8 +288,9 @@ class LocalPool:
             self._db = None
 
     def alive(self) -> int:
-        """Workers alive; a slot whose worker just recycled itself counts (it is restarted at the next
-        check, on purpose), so /healthz does not report a deliberate restart as degraded."""
+        """Workers alive; a worker that has just recycled itself counts until the supervisor's next
+        check restarts its slot (at most ``check_seconds``), so /healthz does not report a deliberate
+        restart as degraded."""
         with self._lock:
             return sum(
                 1
