@@ -29,7 +29,7 @@ from gongkai.server.api.auth import Caller, Uploader
 from gongkai.server.api.deps import DbDep, DispatcherDep, SettingsDep, StoreDep
 from gongkai.server.api.errors import ApiError
 from gongkai.server.api.limits import check_upload, safe_filename
-from gongkai.server.api.routes.common import ERRORS, file_upload_body, uploaded_file
+from gongkai.server.api.routes.common import ERRORS, file_upload_body, store_new_document, uploaded_file
 from gongkai.server.storage import batches as batch_repo
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
@@ -230,33 +230,18 @@ def _document_for(
         checked = check_upload(data, settings)  # the checks of POST /v1/documents: type, pages, bombs
     except GongkaiError as exc:
         return exc
-    with store.spool(BytesIO(data), settings.max_upload_bytes) as (tmp, _, size):
-        created = store.put_file(tmp, sha)
     try:
-        with db.session() as s:
-            doc, job = repo.create_document(
-                s,
-                sha256=sha,
-                media_type=checked.media_type,
-                size=size,
-                filename=filename,
-                pages=checked.pages,
-                key_id=caller.key_id,
-                max_attempts=settings.max_attempts,
+        with store.spool(BytesIO(data), settings.max_upload_bytes) as (tmp, _, size):
+            doc, job = store_new_document(
+                db, store, tmp, sha, size, filename, checked, caller.key_id, settings.max_attempts
             )
-            return doc.id, job.id
     except IntegrityError:
         # The same bytes arrived at once through another upload: link to that one.
         existing = _link_existing(db, sha, caller, filename)
         if existing is None:
             raise
         return existing, None
-    except BaseException:
-        if created:
-            with db.session() as s:
-                if repo.find_by_sha(s, sha) is None:
-                    store.delete(sha)
-        raise
+    return doc.id, job.id
 
 
 def _link_existing(db: Database, sha: str, caller: Caller, filename: str) -> str | None:

@@ -6,19 +6,23 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import Path as PathParam
 from fastapi import Request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from gongkai.server.api import schemas
 from gongkai.server.api.auth import Caller
 from gongkai.server.api.errors import ApiError, BodyTooLarge
-from gongkai.server.api.limits import safe_filename
+from gongkai.server.api.limits import Checked, safe_filename
 from gongkai.server.review import ServedResult, served_result
 from gongkai.server.storage import repository as repo
+from gongkai.server.storage.db import Database
+from gongkai.server.storage.files import LocalFileStore
 from gongkai.server.storage.models import CorrectionRow, DocumentGrant, DocumentRow, JobRow, iso
 
 DOC_ID = PathParam(description="Document id", pattern=r"^[0-9a-f]{32}$")
@@ -193,3 +197,41 @@ def served_document(s: Session, document_id: str, caller: Caller) -> tuple[Docum
     if served is None:
         raise ApiError(409, "not_ready", "the result is not stored yet")
     return doc, served
+
+
+def store_new_document(
+    db: Database,
+    store: LocalFileStore,
+    path: Path,
+    sha: str,
+    size: int,
+    filename: str,
+    checked: Checked,
+    key_id: str,
+    max_attempts: int,
+) -> tuple[DocumentRow, JobRow]:
+    """Store checked bytes (a spooled file) and make their document and job, leaving nothing
+    half-written: a failure removes the stored file again unless a row holds it by then. When the
+    same bytes got their document at the same moment through another upload, the unique sha256
+    index raises IntegrityError; the caller then links to that document as to any duplicate."""
+    created = store.put_file(path, sha)
+    try:
+        with db.session() as s:
+            return repo.create_document(
+                s,
+                sha256=sha,
+                media_type=checked.media_type,
+                size=size,
+                filename=filename,
+                pages=checked.pages,
+                key_id=key_id,
+                max_attempts=max_attempts,
+            )
+    except IntegrityError:
+        raise  # the other upload's row holds the file: keep it
+    except BaseException:
+        if created:
+            with db.session() as s:
+                if repo.find_by_sha(s, sha) is None:
+                    store.delete(sha)
+        raise

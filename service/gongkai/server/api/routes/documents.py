@@ -31,6 +31,7 @@ from gongkai.server.api.routes.common import (
     file_upload_body,
     load_document,
     served_document,
+    store_new_document,
     uploaded_file,
     visible_document,
 )
@@ -102,20 +103,10 @@ def _accept(
             except GongkaiError as exc:
                 metrics.uploads.labels(exc.code).inc()
                 raise from_pipeline(exc) from exc
-            created = store.put_file(tmp, sha)
             try:
-                with db.session() as s:
-                    doc, job = repo.create_document(
-                        s,
-                        sha256=sha,
-                        media_type=checked.media_type,
-                        size=size,
-                        filename=filename,
-                        pages=checked.pages,
-                        key_id=caller.key_id,
-                        max_attempts=settings.max_attempts,
-                    )
-                    body = {**document_out(doc, job), "duplicate": False}
+                doc, job = store_new_document(
+                    db, store, tmp, sha, size, filename, checked, caller.key_id, settings.max_attempts
+                )
             except IntegrityError:
                 # The same file arrived twice at once: the other upload won; answer as for any duplicate
                 # (a grant when the winner was another key this caller cannot see).
@@ -123,14 +114,7 @@ def _accept(
                 if duplicate is None:
                     raise
                 return duplicate
-            except BaseException:
-                # Nothing half-written: no row, so the file we just stored goes too (unless a
-                # concurrent upload of the same bytes has a row for it by now).
-                if created:
-                    with db.session() as s:
-                        if repo.find_by_sha(s, sha) is None:
-                            store.delete(sha)
-                raise
+            body = {**document_out(doc, job), "duplicate": False}
     except SpoolTooLarge as exc:
         metrics.uploads.labels("too_large").inc()
         raise ApiError(413, "too_large", str(exc)) from exc
