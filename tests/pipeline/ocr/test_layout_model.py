@@ -97,10 +97,9 @@ def test_the_layout_model_can_be_switched_off() -> None:
     assert len(page.regions) == 0 and page.tables  # the page is read, without layout regions
 
 
-def test_a_page_without_lines_in_its_header_and_footer_bands_skips_the_model(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from gongkai.pipeline.ingest import load_document
+@pytest.fixture
+def model_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per run of the layout model."""
     from gongkai.pipeline.ocr import layout_model
 
     calls: list[int] = []
@@ -111,6 +110,13 @@ def test_a_page_without_lines_in_its_header_and_footer_bands_skips_the_model(
         return real(self, image, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(layout_model.CdlaLayout, "predict", counted)
+    return calls
+
+
+def test_a_page_without_lines_in_its_header_and_footer_bands_skips_the_model(model_calls: list[int]) -> None:
+    from gongkai.pipeline.ingest import load_document
+
+    calls = model_calls
     spec = blank_spec("2021", 2023, "某某市某某区人民政府")
     bare = render_pdf(spec, RenderOptions(page_number_format=None))
     (png,) = page_images(bare, ScanOptions(skew_deg=0.4), seed=6)[1:2]  # a table page: no header, no number
@@ -123,18 +129,10 @@ def test_a_page_without_lines_in_its_header_and_footer_bands_skips_the_model(
     assert calls and any(r.type == "header" for r in page.regions)
 
 
-def test_a_page_whose_band_lines_are_page_numbers_skips_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_page_whose_band_lines_are_page_numbers_skips_the_model(model_calls: list[int]) -> None:
     from gongkai.pipeline.ingest import load_document
-    from gongkai.pipeline.ocr import layout_model
 
-    calls: list[int] = []
-    real = layout_model.CdlaLayout.predict
-
-    def counted(self: object, image: np.ndarray, **kw: object) -> object:
-        calls.append(1)
-        return real(self, image, **kw)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(layout_model.CdlaLayout, "predict", counted)
+    calls = model_calls
     numbered = render_pdf(blank_spec("2021", 2023, "某某市某某区人民政府"), RenderOptions())  # "- 2 -" below
     (png,) = page_images(numbered, ScanOptions(skew_deg=0.4), seed=6)[1:2]
     doc = load_document(png, "page2.png")
