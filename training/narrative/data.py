@@ -110,10 +110,9 @@ def to_row(p: Paragraph, position: int, count: int, source: str) -> dict[str, ob
     }
 
 
-def write_team_jsonl(src: Path = CORPUS / "team_written.txt", out: Path = CORPUS / "team.jsonl") -> int:
-    paragraphs = parse_team_file(src)
-    # Consecutive paragraphs with the same author and heading form one section.
-    rows: list[dict[str, object]] = []
+def section_rows(paragraphs: list[Paragraph], source: str) -> list[dict[str, object]]:
+    """Rows with their place in their section: consecutive paragraphs with the same author, heading
+    and section form one section. ``source`` (team, real) prefixes each row's group."""
     groups: list[list[Paragraph]] = []
     for p in paragraphs:
         if groups and (groups[-1][0].author, groups[-1][0].heading, groups[-1][0].section) == (
@@ -124,9 +123,11 @@ def write_team_jsonl(src: Path = CORPUS / "team_written.txt", out: Path = CORPUS
             groups[-1].append(p)
         else:
             groups.append([p])
-    for group in groups:
-        for i, p in enumerate(group):
-            rows.append(to_row(p, i, len(group), f"team:{p.author}"))
+    return [to_row(p, i, len(group), f"{source}:{p.author}") for group in groups for i, p in enumerate(group)]
+
+
+def write_team_jsonl(src: Path = CORPUS / "team_written.txt", out: Path = CORPUS / "team.jsonl") -> int:
+    rows = section_rows(parse_team_file(src), "team")
     out.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return len(rows)
 

@@ -21,7 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-from training.narrative.data import CORPUS, LETTER, Paragraph, parse_labelled_file, to_row
+from training.narrative.data import CORPUS, LETTER, Paragraph, parse_labelled_file, section_rows
 
 SOURCE = CORPUS / "real_labelled.txt"
 _LETTER_OF = {v: k for k, v in LETTER.items()}
@@ -33,17 +33,7 @@ def parse_real_file(path: Path = SOURCE) -> list[Paragraph]:
 
 def build_rows(paragraphs: list[Paragraph]) -> list[dict[str, object]]:
     """Rows with their place in their section (consecutive paragraphs of one author and heading)."""
-    groups: list[list[Paragraph]] = []
-    for p in paragraphs:
-        if groups and (groups[-1][0].author, groups[-1][0].heading, groups[-1][0].section) == (
-            p.author,
-            p.heading,
-            p.section,
-        ):
-            groups[-1].append(p)
-        else:
-            groups.append([p])
-    return [to_row(p, i, len(group), f"real:{p.author}") for group in groups for i, p in enumerate(group)]
+    return section_rows(paragraphs, "real")
 
 
 def write_real_jsonl(src: Path = SOURCE, out: Path = CORPUS / "real.jsonl") -> int:
