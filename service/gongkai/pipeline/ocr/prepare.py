@@ -163,32 +163,34 @@ def _flatten(
     cap: Capture,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Undo a perspective the rules show, then a curve they show (UVDoc), each only on evidence."""
-    geo = pagefind.rule_geometry(mask)
-    hom = pagefind.rules_homography(geo)
-    if hom is not None:
-        grey = pagefind.apply_homography(grey, hom)
-        mask = ink_mask(grey)
-        geo = pagefind.rule_geometry(mask)
-        cap.rules_perspective = True
+    grey, mask, geo, cap.rules_perspective = _square_by_rules(grey, mask)
     cap.bend_px = cap.curve_px = round(geo.bend_px, 2)
     cap.curved = geo.bend_px > pagefind.BEND_PX
     if not (cap.curved and quad is not None and unwarp_available()):
         return grey, mask
     # UVDoc reads a page on its surround (on a page cropped to its edge it bends flat pages too)
     flat = _uvdoc_page(source, quad, grey.shape[1], grey.shape[0])
-    fmask = ink_mask(flat)
-    fgeo = pagefind.rule_geometry(fmask)
-    hom = pagefind.rules_homography(fgeo)
-    if hom is not None:
-        flat = pagefind.apply_homography(flat, hom)
-        fmask = ink_mask(flat)
-        fgeo = pagefind.rule_geometry(fmask)
+    flat, fmask, fgeo, _ = _square_by_rules(flat, ink_mask(flat))
     # kept only when measurably straighter, and with as many rules found (none lost to the warp)
     if fgeo.bend_px < 0.7 * geo.bend_px and len(fgeo.horizontal) >= len(geo.horizontal) - 1:
         cap.unwarped = True
         cap.bend_px = round(fgeo.bend_px, 2)
         return flat, fmask
     return grey, mask
+
+
+def _square_by_rules(
+    grey: np.ndarray, mask: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, pagefind.RuleGeometry, bool]:
+    """The page with the perspective its rules show undone (and its ink and rules measured again),
+    or as it is when they show none; the last value says whether it was undone."""
+    geo = pagefind.rule_geometry(mask)
+    hom = pagefind.rules_homography(geo)
+    if hom is None:
+        return grey, mask, geo, False
+    grey = pagefind.apply_homography(grey, hom)
+    mask = ink_mask(grey)
+    return grey, mask, pagefind.rule_geometry(mask), True
 
 
 def _uvdoc_page(source: np.ndarray, quad: pagefind.PageQuad, width: int, height: int) -> np.ndarray:
