@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 
-def main(marker: Path) -> int:
+def stall_first_extraction(marker: Path) -> None:
+    """Patch extraction in this process (and the children it forks) so that the first extraction to
+    create ``marker`` writes its pid there and sleeps until killed; every other one runs normally."""
     import gongkai.pipeline.extract as extract
-    from gongkai.cli import main as cli
 
     real = extract.extract_bytes
 
@@ -32,6 +33,12 @@ def main(marker: Path) -> int:
         return real(data, filename, **kw)
 
     extract.extract_bytes = stall_once  # type: ignore[assignment]
+
+
+def main(marker: Path) -> int:
+    from gongkai.cli import main as cli
+
+    stall_first_extraction(marker)
     return cli(["worker", "--concurrency", "1", "--loglevel", "WARNING"])
 
 

@@ -43,21 +43,9 @@ def _stall_first_job_main(settings: Settings, index: int, stop: Any, wake: Any) 
 
     The first worker to get there writes its pid to a marker file and sleeps; every later extraction,
     in a restarted or another worker, runs normally. Module level, as spawn pickles it by name."""
-    import gongkai.pipeline.extract as extract
+    from tests.server.celery_stall_worker import stall_first_extraction
 
-    real = extract.extract_bytes
-
-    def stall_once(data: bytes, filename: str, **kw: Any) -> Any:
-        try:
-            fd = os.open(Path(settings.data_dir) / STALL_MARKER, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            return real(data, filename, **kw)
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        time.sleep(120)  # the test kills this process long before; a bound if it does not
-        return real(data, filename, **kw)
-
-    extract.extract_bytes = stall_once  # type: ignore[assignment]
+    stall_first_extraction(Path(settings.data_dir) / STALL_MARKER)
     poollib._process_main(settings, index, stop, wake)
 
 
