@@ -247,7 +247,8 @@ def profile(pdf: Path, pythonpath: str | None) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- warm
-def _mb(pid: int | str, field: str) -> float | None:
+def status_mb(pid: int | str, field: str) -> float | None:
+    """A memory field of /proc/PID/status (VmRSS, VmHWM) in MB; None once the process is gone."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
@@ -273,7 +274,7 @@ def warm_child(pdf: str, reps: int) -> None:
         result = extract_bytes(data, Path(pdf).name)
         times.append((time.perf_counter() - t0) / result.source.pages)
     procs: list[int | str] = ["self", *(getattr(getattr(ocr, "_POOL", None), "_processes", None) or {})]
-    memory = [{"peak": _mb(p, "VmHWM"), "idle": _mb(p, "VmRSS")} for p in procs]
+    memory = [{"peak": status_mb(p, "VmHWM"), "idle": status_mb(p, "VmRSS")} for p in procs]
     ocr.shutdown_pool()
     print(json.dumps({"s_page": statistics.median(times), "processes": memory}))
 

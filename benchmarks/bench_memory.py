@@ -28,18 +28,11 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.bench_cold import scanned_pdf
+from benchmarks.bench_cold import scanned_pdf, status_mb
 from benchmarks.bench_faults import free_port
 from gongkai.server.storage import migrate
 from gongkai.server.storage import repository as repo
 from gongkai.server.storage.db import Database
-
-
-def _status_mb(pid: int, field: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _pss_mb(pid: int) -> float:
@@ -85,10 +78,10 @@ def snapshot(server: int) -> dict[str, float]:
     rss = pss = 0.0
     for p in procs:
         try:
-            rss += _status_mb(p, "VmRSS")
             pss += _pss_mb(p)
-        except OSError:
+        except OSError:  # it ended meanwhile
             continue
+        rss += status_mb(p, "VmRSS") or 0.0
     return {"processes": len(procs), "rss": rss, "pss": pss}
 
 
@@ -165,7 +158,7 @@ def main() -> int:
             if status != "done":
                 raise RuntimeError(f"document {doc_id} {status}")
         workers = _workers(server.pid)
-        peaks = [_status_mb(p, "VmHWM") for p in workers]
+        peaks = [status_mb(p, "VmHWM") or 0.0 for p in workers]
         time.sleep(1)
         rows.append(("after 2 scans at once, idle", snapshot(server.pid)))
         time.sleep(args.recycle + 5)
