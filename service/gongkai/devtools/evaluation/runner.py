@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from gongkai.devtools.evaluation.discovery import Item, first_line
 from gongkai.errors import GongkaiError
+from gongkai.pipeline.ocr.memory import status_mb
 from gongkai.pipeline.result import ExtractionResult
 from gongkai.settings import PipelineOptions
 
@@ -58,13 +59,9 @@ def _maxrss_mb(who: int) -> float:
 
 def _peak_rss_mb(reset_ok: bool) -> float | None:
     if reset_ok:
-        try:
-            with open("/proc/self/status") as fh:
-                for line in fh:
-                    if line.startswith("VmHWM:"):
-                        return int(line.split()[1]) / 1024
-        except OSError:
-            pass
+        peak = status_mb("VmHWM")
+        if peak is not None:
+            return peak
     return _maxrss_mb(resource.RUSAGE_SELF)  # fallback: the lifetime peak, an upper bound
 
 

@@ -61,3 +61,16 @@ def release_memory() -> bool:
     if libc is None:
         return False
     return bool(libc.malloc_trim(0))
+
+
+def status_mb(field: str) -> float | None:
+    """A memory field of this process's /proc/self/status (``VmRSS``, ``VmHWM``) in MB; None where
+    there is no /proc (not Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from gongkai.pipeline.ocr.memory import release_memory
+from gongkai.pipeline.ocr.memory import release_memory, status_mb
 from gongkai.server.jobs.locks import PDFIUM_LOCK
 from gongkai.server.jobs.runner import Outcome, recover_dead_worker, run_next, worker_name
 from gongkai.server.storage import repository as repo
@@ -53,18 +53,6 @@ class NoWorkers:
 # A worker process exits with this code when it recycles itself (idle and grown large): the pool
 # restarts the slot at once, without back-off, and does not count it as a death.
 RECYCLE_EXIT_CODE = 75
-
-
-def rss_mb() -> float | None:
-    """This process's resident memory in MB (Linux); None where /proc is not there."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
 
 
 def worker_loop(
@@ -102,7 +90,8 @@ def worker_loop(
                 release_memory()
                 trimmed = True
             if recycle and worked and _recycle_due(settings, time.monotonic() - idle_since):
-                log.info("worker %s: idle at %.0f MB, handing its slot to a fresh process", name, rss_mb())
+                rss = status_mb("VmRSS")
+                log.info("worker %s: idle at %.0f MB, handing its slot to a fresh process", name, rss)
                 return True
             wake.acquire(timeout=settings.poll_seconds)
     finally:
@@ -113,7 +102,7 @@ def worker_loop(
 def _recycle_due(settings: Settings, idle_seconds: float) -> bool:
     if settings.recycle_idle_seconds <= 0 or idle_seconds < settings.recycle_idle_seconds:
         return False
-    rss = rss_mb()
+    rss = status_mb("VmRSS")
     return rss is not None and rss > settings.recycle_rss_mb
 
 
