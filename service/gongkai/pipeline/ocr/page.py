@@ -43,6 +43,7 @@ from gongkai.pipeline.ocr.engine import (
     looks_like_digits,
 )
 from gongkai.pipeline.ocr.prepare import Capture, ink_mask, prepare_page, rotate_quarter
+from gongkai.pipeline.ocr.stats import percentile
 from gongkai.pipeline.ocr.table_grid import ImageTable, find_tables, rule_masks, text_rows
 from gongkai.settings import SecondEngineChoice
 
@@ -204,7 +205,7 @@ def _detect_outside(
     masked, text_ink = grey, ink
     if tables:
         masked, text_ink = grey.copy(), ink.copy()
-        paper = int(np.percentile(grey, 90))
+        paper = int(percentile(grey, 90))
         for t in tables:
             x0, y0, x1, y1 = (int(v) for v in t.bbox)
             masked[max(0, y0 - 3) : y1 + 4, max(0, x0 - 3) : x1 + 4] = paper

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from gongkai.pipeline.ocr.stats import percentile
+
 # The page is found on an image with this long side (pixels): enough for ±0.3 % corner accuracy
 # once each side is fitted as a line, cheap enough for every page.
 FIND_SIDE = 512
@@ -341,5 +343,5 @@ def rules_homography(geo: RuleGeometry) -> np.ndarray | None:
 def apply_homography(grey: np.ndarray, hom: np.ndarray) -> np.ndarray:
     """The page through ``hom`` on a canvas of the same size, new borders in paper colour."""
     h, w = grey.shape[:2]
-    paper = int(np.percentile(grey, 90))
+    paper = int(percentile(grey, 90))
     return cv2.warpPerspective(grey, hom, (w, h), flags=cv2.INTER_LINEAR, borderValue=paper)

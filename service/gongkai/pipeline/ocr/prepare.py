@@ -19,6 +19,7 @@ import numpy as np
 
 from gongkai.pipeline.ocr import pagefind
 from gongkai.pipeline.ocr.illumination import UNEVEN, even_light, unevenness
+from gongkai.pipeline.ocr.stats import percentile
 
 # The working resolution: PP-OCR reads 10.5–16 pt report text well at 200 dpi and is slower above.
 TARGET_DPI = 200.0
@@ -68,13 +69,13 @@ def suppress_red(bgr: np.ndarray) -> tuple[np.ndarray, int]:
     grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     n = int(red.sum())
     if n:
-        paper = int(np.percentile(grey, 90))
+        paper = int(percentile(grey, 90))
         grey = grey.copy()
         # Read red pixels through the red channel: seal ink on paper is bright there and vanishes,
         # while a thin rule or a digit under the seal (dark red after the stamp) stays dark.
         # Seal ink keeps well over SEAL_RED_FLOOR of the paper's red; anything darker is ink
         # under the seal, stretched so that the floor maps to paper.
-        floor = SEAL_RED_FLOOR * max(1.0, float(np.percentile(r, 90)))
+        floor = SEAL_RED_FLOOR * max(1.0, percentile(r, 90))
         grey[red] = np.clip(r[red] * (paper / floor), 0, paper).astype(np.uint8)
     return grey, n
 
@@ -127,7 +128,7 @@ def rotate_small(grey: np.ndarray, angle: float) -> np.ndarray:
     if abs(angle) < 0.05:
         return grey
     h, w = grey.shape[:2]
-    paper = int(np.percentile(grey, 90))
+    paper = int(percentile(grey, 90))
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     return cv2.warpAffine(grey, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=paper)
 
