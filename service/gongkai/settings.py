@@ -20,8 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gongkai.errors import GongkaiError
 
 PoolKind = Literal["process", "thread"]
-OcrEngineName = Literal["ppocr-v6", "ppocr-v4"]
-SecondEngineChoice = Literal["auto", "off", "ppocr-v6", "ppocr-v4"]
+OcrEngineName = Literal["ppocr-v6-int8", "ppocr-v6", "ppocr-v4"]
+SecondEngineChoice = Literal["auto", "off", "ppocr-v6-int8", "ppocr-v6", "ppocr-v4"]
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 ENV_PREFIX = "GONGKAI_"
@@ -64,7 +64,9 @@ class PipelineOptions(BaseSettings):
         "of models (no start-up, one copy in memory), or worker processes",
     )
     layout_model: bool = Field(True, description="run the CDLA layout model on OCR pages")
-    models_dir: Path | None = Field(None, description="the narrative classifier's folder (default: models/)")
+    models_dir: Path | None = Field(
+        None, description="the shipped models: narrative classifier, int8 OCR recogniser (default: models/)"
+    )
     max_bytes: int = Field(DEFAULT_MAX_BYTES, ge=1, description="the largest input file accepted")
 
     def __init__(self, **values: Any) -> None:

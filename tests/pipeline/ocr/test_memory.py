@@ -89,11 +89,10 @@ def test_a_wide_batch_runs_in_parts_with_the_same_output(monkeypatch: pytest.Mon
             runs.append(len(next(iter(feed.values()))))
             return session.run(out, feed)
 
-    monkeypatch.setattr(engine, "rec", Counting())
-    chunks = list(engine._run_rec(batch))
+    chunks = list(engine._run_rec(Counting(), batch))
     assert runs == [2, 2, 1] and [start for start, _ in chunks] == [0, 2, 4]  # 2 048 columns a run at most
     parts = np.concatenate([out for _, out in chunks])
     monkeypatch.setattr(enginelib, "REC_COLUMNS_PER_RUN", 10**9)
-    ((_, whole),) = list(engine._run_rec(batch))
+    ((_, whole),) = list(engine._run_rec(Counting(), batch))
     assert runs[-1] == 5 and parts.shape == whole.shape
     assert np.allclose(parts, whole, atol=1e-5) and (parts.argmax(axis=2) == whole.argmax(axis=2)).all()

@@ -43,6 +43,15 @@ REC_HEIGHT = 48
 # of fewer rows, each padded to the whole batch's width: every crop gets exactly the input it got
 # before, so the readings stay the same, and time and peak memory go down (BENCHMARKS.md, issue 15).
 REC_COLUMNS_PER_RUN = 2048
+# An engine with an int8 recogniser (``ppocr-v6-int8``) reads batches at least this wide with it:
+# text lines and labels, about 70 % of a table page's columns, at ~60 % of the float cost. Narrower
+# batches, which hold every number of a table (a number is 30-150 columns wide), stay in float:
+# the cells, their candidates and confidences are read exactly as before (models/ocr/MODEL_CARD.md).
+INT8_FROM_COLUMNS = 256
+# An int8 reading less sure than this is read again in float. The int8 model is less robust on
+# degraded print (blur, low resolution): its doubtful lines are where it differs from float, and
+# re-reading them costs ~5 % of the wide columns on a clean page (models/ocr/MODEL_CARD.md).
+INT8_SURE = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +114,9 @@ class OnnxPpOcr:
         n = threads or max(1, os.cpu_count() or 1)
         self._threads = n
         self._det: Any = None  # built on first use: a second-opinion engine only recognises
-        self._det_lock = threading.Lock()
+        self._load_lock = threading.Lock()
         self.rec = onnx_session(str(files.rec), n)
+        self._rec_wide: Any = None  # built on the first wide batch
         meta = self.rec.get_modelmeta().custom_metadata_map
         if "character" not in meta:
             raise ValueError(f"{files.rec.name} carries no character list")
@@ -126,13 +136,23 @@ class OnnxPpOcr:
     @property
     def det(self) -> Any:
         if self._det is None:
-            with self._det_lock:
+            with self._load_lock:
                 if self._det is None:
                     self._det = self._detonnx_session()
         return self._det
 
     def _detonnx_session(self) -> Any:
         return onnx_session(str(self.files.det), self._threads)
+
+    def _rec_session(self, width: int) -> Any:
+        """The recogniser for a batch this many columns wide: the int8 one for wide batches, if any."""
+        if self.files.rec_wide is None or width < INT8_FROM_COLUMNS:
+            return self.rec
+        if self._rec_wide is None:
+            with self._load_lock:
+                if self._rec_wide is None:
+                    self._rec_wide = onnx_session(str(self.files.rec_wide), self._threads)
+        return self._rec_wide
 
     # ------------------------------------------------------------------ detection
     def detect(
@@ -183,25 +203,40 @@ class OnnxPpOcr:
             w = min(width, max(1, math.ceil(REC_HEIGHT * ratios[i])))
             resized = cv2.resize(img, (w, REC_HEIGHT)).astype(np.float32)
             batch[k, :, :, :w] = ((resized / 255.0 - 0.5) / 0.5).transpose(2, 0, 1)
+
+        def decode(row: np.ndarray, i: int) -> Recognition:
+            # Frames past the crop's own width are padding: drop them.
+            frames = max(1, math.ceil(row.shape[0] * min(1.0, REC_HEIGHT * ratios[i] / width)) + 1)
+            p = row[: min(frames, row.shape[0])]
+            text, score = self._greedy(p)
+            return Recognition(text, score, self.digit_columns(p))
+
+        session = self._rec_session(width)
         recs = []
-        for start, probs in self._run_rec(batch):
-            for j in range(len(probs)):
-                i = idx[start + j]
-                # Frames past the crop's own width are padding: drop them.
-                frames = max(1, math.ceil(probs.shape[1] * min(1.0, REC_HEIGHT * ratios[i] / width)) + 1)
-                p = probs[j, : min(frames, probs.shape[1])]
-                text, score = self._greedy(p)
-                recs.append(Recognition(text, score, self.digit_columns(p)))
+        for start, probs in self._run_rec(session, batch):
+            part = [decode(probs[j], idx[start + j]) for j in range(len(probs))]
+            if session is not self.rec:
+                # Doubtful int8 readings are read again in float, from the same padded input (rows
+                # of a batch do not affect each other): a degraded line gets the float reading.
+                again = [j for j, r in enumerate(part) if r.score < INT8_SURE]
+                if again:
+                    floats = self._run_once(self.rec, batch[[start + j for j in again]])
+                    for k, j in enumerate(again):
+                        part[j] = decode(floats[k], idx[start + j])
+            recs.extend(part)
         return recs
 
-    def _run_rec(self, batch: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    def _run_rec(self, session: Any, batch: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
         """The recogniser on a padded batch in parts of at most ``REC_COLUMNS_PER_RUN`` columns: the
         first row of each part and its output, decoded before the next part runs (the outputs of a
         whole batch of wide lines together would be the 500 MB this avoids)."""
-        name = self.rec.get_inputs()[0].name
         rows = max(1, REC_COLUMNS_PER_RUN // batch.shape[3])
         for start in range(0, len(batch), rows):
-            yield start, np.asarray(self.rec.run(None, {name: batch[start : start + rows]})[0])
+            yield start, self._run_once(session, batch[start : start + rows])
+
+    @staticmethod
+    def _run_once(session: Any, batch: np.ndarray) -> np.ndarray:
+        return np.asarray(session.run(None, {session.get_inputs()[0].name: batch})[0])
 
     def recognize_crops(self, images: Sequence[np.ndarray], top_k: int = 1) -> list[list[Candidate]]:
         """Top-k readings per crop: the greedy text first, then digit-only alternatives where numeric."""
@@ -383,14 +418,15 @@ def get_engine(name: str, threads: int | None = None) -> OnnxPpOcr:
 
 def second_engine(first: str, choice: SecondEngineChoice = "auto") -> OcrEngine | None:
     """The engine that re-reads doubtful numeric cells (``PipelineOptions.ocr_second_engine``): an
-    engine id, ``off``, or ``auto`` for the other installed PP-OCR generation."""
-    from gongkai.pipeline.ocr.models import ENGINE_IDS, engine_installed
+    engine id, ``off``, or ``auto`` for an installed engine of another PP-OCR generation."""
+    from gongkai.pipeline.ocr.models import ENGINE_IDS, GENERATION, engine_installed
 
     if choice == "off":
         return None
     name: str = choice
-    if choice == "auto":
-        name = next((e for e in ENGINE_IDS if e != first and engine_installed(e)), "")
+    if choice == "auto":  # another generation: the same model in float would mostly agree with itself
+        others = (e for e in ENGINE_IDS if GENERATION[e] != GENERATION.get(first) and engine_installed(e))
+        name = next(others, "")
     if not name or name == first or not engine_installed(name):
         return None
     with _engine_lock:

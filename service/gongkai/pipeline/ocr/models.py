@@ -1,8 +1,10 @@
-"""Where the PP-OCR and layout models live: inside the installed PyPI wheels, never downloaded.
+"""Where the PP-OCR and layout models live: inside the installed PyPI wheels, and one in models/.
 
 ``rapidocr`` 3.9 carries PP-OCRv6 small detection + recognition, ``rapidocr_onnxruntime`` 1.4 carries
 PP-OCRv4. Only the ONNX files are used; the packages' own download helpers are never
-called, so a missing file is an error here instead of a network request.
+called, so a missing file is an error here instead of a network request. The opt-in engine
+``ppocr-v6-int8`` is PP-OCRv6 with our int8 build of its recogniser for wide crops (text lines;
+``models/ocr/``, made by ``python -m training.ocr``; its card is ``models/ocr/MODEL_CARD.md``).
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ class OcrModelFiles:
     package: str
     det: Path
     rec: Path
+    # A faster recogniser of the same model for wide crops (text lines), if the engine has one.
+    rec_wide: Path | None = None
 
 
-# engine id -> (package, detection file, recognition file), all relative to the package folder
+# engine id -> (package, detection file, recognition file), relative to the package folder.
 _ENGINES: dict[str, tuple[str, str, str]] = {
+    "ppocr-v6-int8": ("rapidocr", "models/PP-OCRv6_det_small.onnx", "models/PP-OCRv6_rec_small.onnx"),
     "ppocr-v6": ("rapidocr", "models/PP-OCRv6_det_small.onnx", "models/PP-OCRv6_rec_small.onnx"),
     "ppocr-v4": (
         "rapidocr_onnxruntime",
@@ -39,6 +44,18 @@ _ENGINES: dict[str, tuple[str, str, str]] = {
     ),
 }
 ENGINE_IDS = tuple(_ENGINES)
+# engine id -> its recogniser for wide crops, in the models folder (``models_dir``).
+_WIDE_REC = {"ppocr-v6-int8": "ocr/ppocr-v6-rec-int8.onnx"}
+# The model generation each engine reads with: a second opinion comes from another generation.
+GENERATION = {"ppocr-v6-int8": "PP-OCRv6", "ppocr-v6": "PP-OCRv6", "ppocr-v4": "PP-OCRv4"}
+
+
+def models_dir() -> Path:
+    """The folder of the artifacts we ship (``PipelineOptions.models_dir``: ``GONGKAI_MODELS_DIR``,
+    else the checkout's models/)."""
+    from gongkai.settings import PipelineOptions
+
+    return PipelineOptions().models_dir or Path(__file__).resolve().parents[4] / "models"
 
 
 def package_dir(package: str) -> Path | None:
@@ -54,12 +71,21 @@ def ocr_model_files(engine: str) -> OcrModelFiles:
         raise ValueError(f"unknown OCR engine {engine!r}; known: {', '.join(_ENGINES)}")
     package, det, rec = _ENGINES[engine]
     missing = f"OCR engine {engine} needs the {package} package: pip install 'gongkai[ocr]'"
-    return OcrModelFiles(
+    files = OcrModelFiles(
         engine,
         package,
         packaged_file(package, det, package, missing),
         packaged_file(package, rec, package, missing),
     )
+    if engine not in _WIDE_REC:
+        return files
+    wide = models_dir() / _WIDE_REC[engine]
+    if not wide.is_file():
+        raise OcrUnavailableError(
+            f"OCR engine {engine} reads text lines with {wide}, which is missing: point GONGKAI_MODELS_DIR "
+            f"at the project's models/ folder, or choose --ocr-engine ppocr-v6 (float only, from the wheel)"
+        )
+    return OcrModelFiles(engine, package, files.det, files.rec, wide)
 
 
 def engine_installed(engine: str) -> bool:
