@@ -183,6 +183,32 @@ def test_heading_variants_are_matched(text: str, key: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("五存在的主要问题和改进措施", "problems_improvements"),  # the 、 after the ordinal lost
+        ("四、政府信息公开行政复议行政诉讼情况", "appeals"),  # the 、 inside lost
+        ("二、主动公开政府信息情况。", "active"),
+        ("六其他需要报告的事项", "other_matters"),
+    ],
+)
+def test_headings_read_with_punctuation_lost_are_matched(text: str, key: str) -> None:
+    assert match_section_heading(text) == key
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "五是加强政务公开工作培训",  # 一是…五是…: enumerations in the text, not headings
+        "一般情况下依申请公开",
+        "三本年度办理结果",  # a table row label, its 、 lost
+        "二十余件申请已办结",
+    ],
+)
+def test_unmarked_ordinals_open_a_section_only_with_its_heading_text(text: str) -> None:
+    assert match_section_heading(text) is None
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "一、本年新收政府信息公开申请数量",  # table 三's row labels look like headings

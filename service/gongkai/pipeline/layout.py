@@ -36,6 +36,11 @@ _PAGE_NUMBER = re.compile(
     r"^(?:[-–—－]\s*\d{1,4}\s*[-–—－]|第\s*\d{1,4}\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|\d{1,4}\s*/\s*\d{1,4}|\d{1,4})$"
 )
 _HEADING = re.compile(r"^\s*([一二三四五六七八九十]{1,3})\s*[、.．,，]\s*(\S.*)$")
+# OCR drops the small 、 after a heading's ordinal now and then (五存在的主要问题…): such a line is
+# still a heading when the rest is a section's heading text exactly.
+_HEADING_UNMARKED = re.compile(r"^\s*([一二三四五六七八九十]{1,3})([^\s、.．,，\d一二三四五六七八九十].*)$")
+# Punctuation inside a heading (、 ， ( ) : .) is what OCR most often drops or changes in width.
+_HEADING_PUNCT = re.compile(r"[,.:;()\[\]、，。：；（）]")
 # A table row printed as text ends in numbers separated by spaces: "规章 0 0 0".
 _ROW_END = re.compile(r"\s\d[\d,.]*(?:\s+\d[\d,.]*)+\s*$")
 _SENTENCE_END = ("。", "；", "：", ";", ":", "！", "？")
@@ -98,22 +103,25 @@ def _is_furniture(block: TextBlock, page: Page, repeated: set[str]) -> bool:
 def match_section_heading(text: str) -> str | None:
     """The section key a heading line opens (any format), or None. Anchored on the heading text,
     not on its ordinal alone."""
-    m = _HEADING.match(fold_width(text).strip())
+    folded = fold_width(text).strip()
+    m = _HEADING.match(folded)
     if m is None and leading_ordinal(text):
         return None  # （一）… and 1. … open sub-sections, never one of the six sections
-    body = m.group(2) if m else text
-    norm = normalize_label(body)
-    if not norm or len(norm) > 40:
-        return None
-    for fmt_id in FORMATS:
-        for sec in load_format(fmt_id).sections:
-            for label in (sec.official, *sec.variants):
-                lab = normalize_label(label)
-                if norm == lab or norm.rstrip(".") == lab:
-                    return sec.key
-                # Headings sometimes add a few words (…情况概述, 政府信息公开工作…).
-                if m and lab in norm and len(norm) - len(lab) <= 8:
-                    return sec.key
+    unmarked = None if m else _HEADING_UNMARKED.match(folded)
+    bodies = [m.group(2)] if m else [text, *([unmarked.group(2)] if unmarked else [])]
+    for body in bodies:
+        norm = _HEADING_PUNCT.sub("", normalize_label(body))
+        if not norm or len(norm) > 40:
+            continue
+        for fmt_id in FORMATS:
+            for sec in load_format(fmt_id).sections:
+                for label in (sec.official, *sec.variants):
+                    lab = _HEADING_PUNCT.sub("", normalize_label(label))
+                    if norm == lab:
+                        return sec.key
+                    # Headings sometimes add a few words (…情况概述, 政府信息公开工作…).
+                    if m and lab in norm and len(norm) - len(lab) <= 8:
+                        return sec.key
     return None
 
 
