@@ -146,8 +146,17 @@ def extract_document(doc: Document, options: PipelineOptions | None = None) -> E
 
 
 def _ocr_missing(options: PipelineOptions) -> str:
-    """Why pages that need OCR were not read: the options switched it off, or it is not installed."""
-    return "which is not installed" if options.ocr else "which is switched off (GONGKAI_OCR=0 or --no-ocr)"
+    """Why pages that need OCR were not read: the options switched it off, the chosen engine misses a
+    model file (said which), or OCR is not installed."""
+    if not options.ocr:
+        return "which is switched off (GONGKAI_OCR=0 or --no-ocr)"
+    from gongkai.pipeline.ocr.models import OcrUnavailableError, ocr_model_files
+
+    try:
+        ocr_model_files(options.ocr_engine)
+    except OcrUnavailableError as e:
+        return f"which cannot run: {e}"
+    return "which is not installed"
 
 
 def _require_report(

@@ -147,3 +147,17 @@ def test_text_lines_are_read_in_int8_and_doubtful_ones_again_in_float(
     again = int8.recognize(crops)
     for a, b in zip(float_recs, again, strict=True):
         assert (a.text, a.score) == (b.text, b.score)
+
+
+def test_a_scan_without_the_int8_model_says_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gongkai.errors import NeedsOcrError
+    from gongkai.pipeline.extract import extract_path
+
+    scan = Path(__file__).parents[2] / "fixtures" / "synthetic" / "s2025-0003-2021-scan_pdf.pdf"
+    if not scan.is_file():
+        pytest.skip("the committed scan fixture is missing")
+    monkeypatch.setenv("GONGKAI_MODELS_DIR", str(tmp_path))
+    with pytest.raises(NeedsOcrError, match="GONGKAI_MODELS_DIR"):
+        extract_path(scan, options=PipelineOptions(ocr_engine=INT8))
