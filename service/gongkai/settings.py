@@ -24,6 +24,8 @@ OcrEngineName = Literal["ppocr-v6-int8", "ppocr-v6", "ppocr-v4"]
 SecondEngineChoice = Literal["auto", "off", "ppocr-v6-int8", "ppocr-v6", "ppocr-v4"]
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+# The checkout's models/ folder: where ``PipelineOptions.models_dir`` points when it is not set.
+CHECKOUT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 ENV_PREFIX = "GONGKAI_"
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cache
 from statistics import median
 
 from gongkai.pipeline.datamodel import (
@@ -110,19 +111,31 @@ def match_section_heading(text: str) -> str | None:
     unmarked = None if m else _HEADING_UNMARKED.match(folded)
     bodies = [m.group(2)] if m else [text, *([unmarked.group(2)] if unmarked else [])]
     for body in bodies:
-        norm = _HEADING_PUNCT.sub("", normalize_label(body))
+        norm = _heading_form(body)
         if not norm or len(norm) > 40:
             continue
-        for fmt_id in FORMATS:
-            for sec in load_format(fmt_id).sections:
-                for label in (sec.official, *sec.variants):
-                    lab = _HEADING_PUNCT.sub("", normalize_label(label))
-                    if norm == lab:
-                        return sec.key
-                    # Headings sometimes add a few words (…情况概述, 政府信息公开工作…).
-                    if m and lab in norm and len(norm) - len(lab) <= 8:
-                        return sec.key
+        for key, lab in _section_headings():
+            if norm == lab:
+                return key
+            # Headings sometimes add a few words (…情况概述, 政府信息公开工作…).
+            if m and lab in norm and len(norm) - len(lab) <= 8:
+                return key
     return None
+
+
+def _heading_form(text: str) -> str:
+    return _HEADING_PUNCT.sub("", normalize_label(text))
+
+
+@cache
+def _section_headings() -> list[tuple[str, str]]:
+    """(section key, heading text as compared) of every format's sections, official text first."""
+    return [
+        (sec.key, _heading_form(label))
+        for fmt_id in FORMATS
+        for sec in load_format(fmt_id).sections
+        for label in (sec.official, *sec.variants)
+    ]
 
 
 def _line_metrics(lines: list[tuple[Page, TextBlock]]) -> tuple[float, float, float]:

@@ -22,18 +22,13 @@ from gongkai.pipeline.ocr.models import (
     ocr_model_files,
 )
 from gongkai.settings import PipelineOptions
+from training.ocr.quantize import sha256
 
 INT8, FLOAT = "ppocr-v6-int8", "ppocr-v6"
 needs_both = pytest.mark.skipif(
     not (engine_installed(INT8) and engine_installed(FLOAT)),
     reason="rapidocr (the ocr extra) or models/ocr is missing",
 )
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_the_int8_engine_is_opt_in() -> None:
@@ -54,9 +49,9 @@ def test_int8_recogniser_comes_from_models_and_the_rest_from_the_wheel() -> None
 def test_shipped_model_is_the_recorded_build_of_the_installed_float_model() -> None:
     record = json.loads((models_dir() / "ocr" / "build.json").read_text())
     model = models_dir() / "ocr" / record["file"]
-    assert _sha256(model) == record["sha256"]
+    assert sha256(model) == record["sha256"]
     # A new rapidocr wheel with another recogniser must fail here until the model is rebuilt.
-    assert _sha256(ocr_model_files(FLOAT).rec) == record["source"]["sha256"]
+    assert sha256(ocr_model_files(FLOAT).rec) == record["source"]["sha256"]
     assert (models_dir() / "ocr" / "MODEL_CARD.md").is_file()
 
 

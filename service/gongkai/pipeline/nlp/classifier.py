@@ -19,8 +19,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from gongkai.pipeline.nlp.text import LABELS, SentenceContext
+from gongkai.settings import CHECKOUT_MODELS_DIR
 
-MODELS_DIR = Path(__file__).resolve().parents[4] / "models"
+MODELS_DIR = CHECKOUT_MODELS_DIR
 
 
 class ModelLoadError(RuntimeError):

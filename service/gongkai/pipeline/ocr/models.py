@@ -10,7 +10,7 @@ called, so a missing file is an error here instead of a network request. The opt
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +33,11 @@ class OcrModelFiles:
     rec_wide: Path | None = None
 
 
+_PP_OCR_V6 = ("rapidocr", "models/PP-OCRv6_det_small.onnx", "models/PP-OCRv6_rec_small.onnx")
 # engine id -> (package, detection file, recognition file), relative to the package folder.
 _ENGINES: dict[str, tuple[str, str, str]] = {
-    "ppocr-v6-int8": ("rapidocr", "models/PP-OCRv6_det_small.onnx", "models/PP-OCRv6_rec_small.onnx"),
-    "ppocr-v6": ("rapidocr", "models/PP-OCRv6_det_small.onnx", "models/PP-OCRv6_rec_small.onnx"),
+    "ppocr-v6-int8": _PP_OCR_V6,  # and its int8 recogniser for wide crops (_WIDE_REC)
+    "ppocr-v6": _PP_OCR_V6,
     "ppocr-v4": (
         "rapidocr_onnxruntime",
         "models/ch_PP-OCRv4_det_infer.onnx",
@@ -53,9 +54,9 @@ GENERATION = {"ppocr-v6-int8": "PP-OCRv6", "ppocr-v6": "PP-OCRv6", "ppocr-v4": "
 def models_dir() -> Path:
     """The folder of the artifacts we ship (``PipelineOptions.models_dir``: ``GONGKAI_MODELS_DIR``,
     else the checkout's models/)."""
-    from gongkai.settings import PipelineOptions
+    from gongkai.settings import CHECKOUT_MODELS_DIR, PipelineOptions
 
-    return PipelineOptions().models_dir or Path(__file__).resolve().parents[4] / "models"
+    return PipelineOptions().models_dir or CHECKOUT_MODELS_DIR
 
 
 def package_dir(package: str) -> Path | None:
@@ -85,7 +86,7 @@ def ocr_model_files(engine: str) -> OcrModelFiles:
             f"OCR engine {engine} reads text lines with {wide}, which is missing: point GONGKAI_MODELS_DIR "
             f"at the project's models/ folder, or choose --ocr-engine ppocr-v6 (float only, from the wheel)"
         )
-    return OcrModelFiles(engine, package, files.det, files.rec, wide)
+    return replace(files, rec_wide=wide)
 
 
 def engine_installed(engine: str) -> bool:
