@@ -234,3 +234,38 @@ def test_a_recycled_slot_that_cannot_restart_is_reported(
     with pytest.raises(OSError):
         pool.check()
     assert pool.alive() == 0 and pool.pids() == [None]
+
+
+def test_a_recycled_slot_counts_as_alive_while_its_successor_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /healthz read 503 now and then during a recycle: the slot was emptied before the new process
+    # was started. It must count as alive until the fresh process takes it.
+    settings = make_settings(tmp_path, pool="process", workers=1)
+    pool = LocalPool(settings)
+
+    class Recycled:
+        exitcode = poollib.RECYCLE_EXIT_CODE
+
+        def is_alive(self) -> bool:
+            return False
+
+    class Fresh:
+        exitcode = None
+        pid = 4242
+
+        def is_alive(self) -> bool:
+            return True
+
+    pool._workers, pool._names = [Recycled()], ["local:test:1:0"]
+    pool._started, pool._delay, pool._restart_at = [0.0], [0.5], [0.0]
+    alive_while_starting: list[int] = []
+
+    def spawn(i: int) -> tuple[Fresh, str]:
+        alive_while_starting.append(pool.alive())
+        return Fresh(), "local:test:1:1"
+
+    monkeypatch.setattr(pool, "_spawn", spawn)
+    pool.check()
+    assert alive_while_starting == [1]
+    assert pool.alive() == 1 and pool.pids() == [4242] and pool.restarts == 1

@@ -214,10 +214,9 @@ class LocalPool:
                 continue
             if w is not None and getattr(w, "exitcode", None) == RECYCLE_EXIT_CODE:
                 log.info("worker %s recycled itself while idle; starting a fresh one", self._names[i])
-                with self._lock:
-                    # Not counted as alive any more: should the new start below fail, /healthz must say so.
-                    self._workers[i] = None
-                self._restart_at[i] = now  # not a death: no back-off, and it held no job
+                # Not a death: no back-off, and it held no job. The slot counts as alive until the
+                # fresh process takes it below, so /healthz never sees it empty in between.
+                self._restart_at[i] = now
             elif w is not None:
                 name = self._names[i]
                 log.warning(
@@ -240,7 +239,12 @@ class LocalPool:
                 for _ in handed_on:
                     self._wake.release()  # an idle worker takes it now, not at its next poll
             if now >= self._restart_at[i] and not self._halt.is_set():
-                nw, name = self._spawn(i)
+                try:
+                    nw, name = self._spawn(i)
+                except BaseException:
+                    with self._lock:  # a recycled worker no longer counts: /healthz says degraded
+                        self._workers[i] = None
+                    raise
                 with self._lock:
                     self._workers[i], self._names[i], self._started[i] = nw, name, time.monotonic()
                     self.restarts += 1
