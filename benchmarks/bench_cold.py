@@ -148,6 +148,7 @@ PROFILE_HOOKS: list[tuple[str, str, str]] = [
     ("gongkai.pipeline.ocr.page", "_recognize_crops", "recognition"),
     ("gongkai.pipeline.ocr.page", "_second_opinion", "second opinion"),
     ("gongkai.pipeline.ocr.page", "_layout_regions", "layout model"),
+    ("gongkai.pipeline.ocr.page", "pending_regions", "layout model"),
     ("gongkai.pipeline.extract", "extract_document", "layout, mapping, checks, repair"),
     ("gongkai.pipeline.extract", "narrative", "narrative"),  # module: patched below
     ("gongkai.pipeline.result", "ExtractionResult.to_json", "JSON output"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from statistics import median
@@ -51,12 +52,12 @@ TOP_BAND, BOTTOM_BAND = 0.09, 0.10
 
 def analyze(doc: Document) -> LayoutResult:
     furniture: list[str] = []
-    repeated = _repeated_margin_texts(doc.pages)
+    repeated = repeated_margin_texts(doc.pages)
     lines: list[tuple[Page, TextBlock]] = []
     for page in doc.pages:
         for block in page.blocks:
             running = block.type in (str(BlockType.HEADER), str(BlockType.FOOTER), str(BlockType.PAGE_NUMBER))
-            if running or (block.type == str(BlockType.LINE) and _is_furniture(block, page, repeated)):
+            if running or (block.type == str(BlockType.LINE) and is_furniture(block, page, repeated)):
                 furniture.append(block.text)
                 continue
             lines.append((page, block))
@@ -74,14 +75,19 @@ def _margin_band(block: TextBlock, page: Page) -> bool:
     return bbox[1] < page.height * TOP_BAND or bbox[3] > page.height * (1 - BOTTOM_BAND)
 
 
-def _repeated_margin_texts(pages: list[Page]) -> set[str]:
+# Blocks whose text can recur as a running head. Typed heads count as well as plain lines, so that
+# what recurs does not depend on which pages the OCR layout model read (ocr.page.settle_running_lines).
+_RUNNING_CANDIDATES = (str(BlockType.LINE), str(BlockType.HEADER), str(BlockType.FOOTER))
+
+
+def repeated_margin_texts(pages: Sequence[Page]) -> set[str]:
     """Texts in the top/bottom bands that recur on several pages (digits folded): running heads."""
     counts: Counter[str] = Counter()
     for page in pages:
         seen = {
             re.sub(r"\d+", "#", normalize_label(b.text, keep_ordinal=True))
             for b in page.blocks
-            if b.type == str(BlockType.LINE) and _margin_band(b, page)
+            if b.type in _RUNNING_CANDIDATES and _margin_band(b, page)
         }
         counts.update(seen)
     needed = 2 if len(pages) >= 2 else 99
@@ -93,7 +99,8 @@ def is_page_number(text: str) -> bool:
     return bool(_PAGE_NUMBER.match(fold_width(text).strip()))
 
 
-def _is_furniture(block: TextBlock, page: Page, repeated: set[str]) -> bool:
+def is_furniture(block: TextBlock, page: Page, repeated: set[str]) -> bool:
+    """A line in the page's margin bands that is a page number or a running head (``repeated``)."""
     if not _margin_band(block, page):
         return False
     if is_page_number(block.text):

@@ -103,13 +103,14 @@ def model_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     from gongkai.pipeline.ocr import layout_model
 
     calls: list[int] = []
-    real = layout_model.CdlaLayout.predict
+    real = layout_model.CdlaLayout.predict_input
 
-    def counted(self: object, image: np.ndarray, **kw: object) -> object:
+    def counted(self: object, rgb: np.ndarray, size: tuple[int, int], **kw: object) -> object:
         calls.append(1)
-        return real(self, image, **kw)  # type: ignore[arg-type]
+        return real(self, rgb, size, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(layout_model.CdlaLayout, "predict", counted)
+    # predict (a page read by itself) and settle_running_lines (a document's pages) both run this.
+    monkeypatch.setattr(layout_model.CdlaLayout, "predict_input", counted)
     return calls
 
 
@@ -141,3 +142,17 @@ def test_a_page_whose_band_lines_are_page_numbers_skips_the_model(model_calls: l
     # The layout stage drops it all the same.
     assert "-2-" in [f.replace(" ", "") for f in analyze(doc).furniture]
     assert all(e.text.replace(" ", "") != "-2-" for e in analyze(doc).elements)
+
+
+def test_a_scanned_report_reads_the_model_only_where_repetition_cannot_tell(model_calls: list[int]) -> None:
+    from gongkai.devtools.corpora.synthetic.degrade import scan_pdf
+    from gongkai.pipeline.ingest import load_document
+
+    doc = load_document(scan_pdf(_pdf(), ScanOptions(skew_deg=0.4), seed=6), "scan.pdf")
+    pages = len(doc.pages)
+    # Every page prints the running head and a page number: repetition tells them on the pages
+    # where they are the only band lines, so those pages never run the model.
+    assert pages >= 3 and len(model_calls) < pages
+    layout = analyze(doc)
+    assert sum("年度报告" in f for f in layout.furniture) == pages
+    assert not any(e.text.startswith(HEADER) for e in layout.elements if e.page > 1)

@@ -34,11 +34,11 @@ def ocr_available(options: PipelineOptions | None = None) -> bool:
     return options.ocr and _installed(options.ocr_engine)
 
 
-def _ocr_one(args: tuple[Any, int, float | None, int, PipelineOptions]) -> tuple[Page, Any]:
+def _ocr_one(args: tuple[Any, int, float | None, int, PipelineOptions, bool]) -> tuple[Page, Any]:
     from gongkai.pipeline.ocr.engine import get_engine
     from gongkai.pipeline.ocr.page import ocr_page
 
-    image, number, dpi, threads, options = args
+    image, number, dpi, threads, options, defer_layout = args
     return ocr_page(
         image,
         number,
@@ -46,6 +46,7 @@ def _ocr_one(args: tuple[Any, int, float | None, int, PipelineOptions]) -> tuple
         dpi=dpi,
         second_engine=options.ocr_second_engine,
         layout_model=options.layout_model,
+        defer_layout=defer_layout,
     )
 
 
@@ -85,7 +86,9 @@ def ocr_images(
 ) -> list[tuple[Page, Any]]:
     """OCR page images (numpy BGR/grey arrays). Several pages use several processes, one per core
     (``options.ocr_workers``), each with single-threaded sessions; one page uses every core inside
-    ONNX Runtime (``options.ocr_threads``). The options travel to the worker processes with each page."""
+    ONNX Runtime (``options.ocr_threads``). The options travel to the worker processes with each page.
+    The layout model of a document of several pages runs last, on the pages that need it
+    (``page.settle_running_lines``)."""
     options = options or PipelineOptions()
     if not options.ocr:
         raise OcrUnavailableError("OCR is switched off (GONGKAI_OCR=0 or --no-ocr)")
@@ -94,17 +97,28 @@ def ocr_images(
     from gongkai.pipeline.ocr.memory import cap_arenas
 
     cap_arenas()
+    from gongkai.pipeline.ocr.page import pending_regions, settle_running_lines
+
     jobs = list(zip(images, numbers, dpis, strict=True))
     workers = options.workers_for(len(jobs))
+    # Several pages: the layout model waits until all are read, and then reads only the pages whose
+    # band lines are not running heads or page numbers of the document (settle_running_lines).
+    defer = len(jobs) > 1
     if workers <= 1:
-        return [_ocr_one((img, n, d, options.threads_per_document(), options)) for img, n, d in jobs]
-    if options.ocr_pool == "processes":
-        return list(_pool(workers).map(_ocr_one, [(img, n, d, 1, options) for img, n, d in jobs]))
-    return _ocr_threads(jobs, workers, options)
+        threads = options.threads_per_document()
+        results = [_ocr_one((img, n, d, threads, options, defer)) for img, n, d in jobs]
+        settle_running_lines(results)
+    elif options.ocr_pool == "processes":
+        pool = _pool(workers)
+        results = list(pool.map(_ocr_one, [(img, n, d, 1, options, defer) for img, n, d in jobs]))
+        settle_running_lines(results, lambda waiting: pool.map(pending_regions, waiting))
+    else:
+        results = _ocr_threads(jobs, workers, options, defer)
+    return results
 
 
 def _ocr_threads(
-    jobs: list[tuple[Any, int, float | None]], workers: int, options: PipelineOptions
+    jobs: list[tuple[Any, int, float | None]], workers: int, options: PipelineOptions, defer: bool
 ) -> list[tuple[Page, Any]]:
     """Pages on ``workers`` threads with single-threaded sessions, as the worker processes read them
     (so the same readings), without starting processes or loading the models once per process.
@@ -112,19 +126,33 @@ def _ocr_threads(
     alone at the end keeps every core busy."""
     from gongkai.pipeline.ocr import engine
     from gongkai.pipeline.ocr.layout_model import get_layout_model
+    from gongkai.pipeline.ocr.page import settle_running_lines
 
-    # Load the models here, once, before the page threads ask for them at the same moment.
+    # Load the models here, once, before the page threads ask for them at the same moment. The
+    # layout model of a deferred document loads only if a page turns out to need it.
     engine.get_engine(options.ocr_engine, threads=1)
-    if options.layout_model:
+    if options.layout_model and not defer:
         get_layout_model()
     with ThreadPoolExecutor(workers, thread_name_prefix="ocr-batch") as batches:
 
         def one(job: tuple[Any, int, float | None]) -> tuple[Page, Any]:
             engine._batch_threads.pool = batches
             try:
-                return _ocr_one((*job, 1, options))
+                return _ocr_one((*job, 1, options, defer))
             finally:
                 engine._batch_threads.pool = None
 
         with ThreadPoolExecutor(workers, thread_name_prefix="ocr-page") as pages:
-            return list(pages.map(one, jobs))
+            results = list(pages.map(one, jobs))
+            settle_running_lines(results, lambda waiting: _loaded_then(pages, waiting))
+            return results
+
+
+def _loaded_then(pool: ThreadPoolExecutor, waiting: list[Any]) -> list[Any]:
+    """The layout model's regions of the waiting pages on the page threads, the model loaded first
+    (so the threads do not all load it at once)."""
+    from gongkai.pipeline.ocr.layout_model import get_layout_model
+    from gongkai.pipeline.ocr.page import pending_regions
+
+    get_layout_model()
+    return list(pool.map(pending_regions, waiting))

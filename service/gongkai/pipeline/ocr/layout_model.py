@@ -25,6 +25,8 @@ MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 SCORE_MIN = 0.5
 NMS_IOU = 0.5
+# The model's fixed input (width, height); CdlaLayout checks the file agrees.
+INPUT_WIDTH, INPUT_HEIGHT = 608, 800
 
 
 class CdlaLayout:
@@ -35,6 +37,10 @@ class CdlaLayout:
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.height, self.width = int(inp.shape[2]), int(inp.shape[3])
+        if (self.width, self.height) != (INPUT_WIDTH, INPUT_HEIGHT):
+            raise ValueError(
+                f"{layout_model_file().name}: input {self.width}x{self.height}, expected 608x800"
+            )
         meta = self.session.get_modelmeta().custom_metadata_map
         self.labels: list[str] = meta.get("character", "").splitlines()
         n_outputs = len(self.session.get_outputs())
@@ -44,16 +50,15 @@ class CdlaLayout:
     def predict(self, image: np.ndarray, *, score_min: float = SCORE_MIN) -> Layout:
         """Regions of a page image (grey or BGR, uint8) as TextBlocks in its pixels."""
         h, w = image.shape[:2]
-        rgb = (
-            cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-            if image.ndim == 2
-            else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        )
-        x = (
-            cv2.resize(rgb, (self.width, self.height), interpolation=cv2.INTER_AREA).astype(np.float32)
-            / 255.0
-        )
-        x = ((x - MEAN) / STD).transpose(2, 0, 1)[None].astype(np.float32)
+        return self.predict_input(model_input(image), (w, h), score_min=score_min)
+
+    def predict_input(
+        self, rgb: np.ndarray, size: tuple[int, int], *, score_min: float = SCORE_MIN
+    ) -> Layout:
+        """Regions from the model's input as ``model_input`` made it, in the pixels of the page
+        image it was made from (``size``: its width and height)."""
+        w, h = size
+        x = ((rgb.astype(np.float32) / 255.0 - MEAN) / STD).transpose(2, 0, 1)[None].astype(np.float32)
         outputs = self.session.run(None, {self.input_name: x})
         n = len(STRIDES)
         boxes, scores, classes = [], [], []
@@ -98,6 +103,15 @@ class CdlaLayout:
             )
         blocks.sort(key=lambda b: (b.block.y_1, b.block.x_1))
         return blocks
+
+
+def model_input(image: np.ndarray) -> np.ndarray:
+    """A page image (grey or BGR, uint8) as the model reads it: RGB at its input size, still uint8
+    (1.4 MB; a page kept for a later decision keeps this, not the page)."""
+    rgb = (
+        cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    )
+    return cv2.resize(rgb, (INPUT_WIDTH, INPUT_HEIGHT), interpolation=cv2.INTER_AREA)
 
 
 def _nms_per_class(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> list[int]:

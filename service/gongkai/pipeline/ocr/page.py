@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -32,7 +33,7 @@ from gongkai.pipeline.datamodel import (
     TextSource,
     text_block,
 )
-from gongkai.pipeline.layout import BOTTOM_BAND, TOP_BAND, is_page_number
+from gongkai.pipeline.layout import BOTTOM_BAND, TOP_BAND, is_furniture, is_page_number, repeated_margin_texts
 from gongkai.pipeline.ocr.engine import (
     DIGIT_FOLDS,
     OcrEngine,
@@ -77,6 +78,20 @@ class PageDiagnostics:
     second_agreed: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
     capture: Capture = field(default_factory=Capture)  # page finding, light, flattening (camera)
+    # Set when the layout model's verdict on this page's band lines was left to the document
+    # (``ocr_page(defer_layout=True)``, then ``settle_running_lines``).
+    pending_layout: PendingLayout | None = None
+
+
+@dataclass
+class PendingLayout:
+    """What the layout model needs to type a page's running-band lines later: its input made from
+    the prepared page, the page's size in pixels, and the band lines with their pixel boxes."""
+
+    model_input: np.ndarray
+    size: tuple[int, int]  # width, height of the prepared page image
+    pt: float  # PDF points per pixel
+    band_lines: list[tuple[TextBlock, PixelBox]]
 
 
 @dataclass
@@ -95,9 +110,12 @@ def ocr_page(
     dpi: float | None = None,
     second_engine: SecondEngineChoice = "auto",
     layout_model: bool = True,
+    defer_layout: bool = False,
 ) -> tuple[Page, PageDiagnostics]:
     """OCR one page image (BGR or grey, uint8). ``dpi`` as scanned or rendered, if known;
-    ``second_engine`` and ``layout_model`` as in ``PipelineOptions``."""
+    ``second_engine`` and ``layout_model`` as in ``PipelineOptions``. With ``defer_layout`` a page
+    that needs the layout model gets ``diag.pending_layout`` instead, and its band lines stay LINE
+    until ``settle_running_lines`` has seen the document's other pages."""
     t0 = time.perf_counter()
     prep = prepare_page(image, dpi, horizontal=lambda g: _text_runs_horizontally(engine, g))
     grey = prep.image
@@ -154,15 +172,23 @@ def ocr_page(
     diag.seconds["second_opinion"] = time.perf_counter() - t
     joined = _join_visual_lines(lines)
     t = time.perf_counter()
-    regions = _layout_regions(grey, layout_model and _needs_layout_model(joined, h))
+    needs_model = layout_model and _needs_layout_model(joined, h)
+    regions = _layout_regions(grey, needs_model and not defer_layout)
     diag.seconds["layout"] = time.perf_counter() - t
     blocks: list[tuple[float, TextBlock]] = []
+    band_lines: list[tuple[TextBlock, PixelBox]] = []
     for box, text, score in joined:
         bbox = (box[0] * pt, box[1] * pt, box[2] * pt, box[3] * pt)
         block = text_block(text, bbox, _running_kind(box, regions, h), score=round(score, 4))
         # The detector's box is about 1.3x the glyph height; the layout stage reads font sizes.
         block.font_size = (box[3] - box[1]) * pt / 1.3
         blocks.append((bbox[1], block))
+        if _in_running_band(box, h):
+            band_lines.append((block, box))
+    if needs_model and defer_layout:
+        from gongkai.pipeline.ocr.layout_model import model_input
+
+        diag.pending_layout = PendingLayout(model_input(grey), (w, h), pt, band_lines)
     for i, grid in enumerate(grids):
         if grid.bbox is None:  # _grid always places a table; a grid without a box cannot be placed
             raise ValueError(f"page {number}: OCR table {i} has no bounding box")
@@ -382,6 +408,46 @@ def _layout_regions(grey: np.ndarray, enabled: bool = True) -> Layout:
 # A running header or footer sits in the top or bottom band of the page: the model's label alone
 # is not enough (it sometimes calls a short centred heading a header), the position must agree.
 RUNNING_BAND = 0.12
+
+
+def settle_running_lines(
+    results: Sequence[tuple[Page, PageDiagnostics]],
+    run: Callable[[list[PendingLayout]], Iterable[Layout]] | None = None,
+) -> int:
+    """Type the band lines of the pages whose layout model was deferred (``ocr_page(defer_layout=
+    True)``), reading only the pages where the model can change something. A band line that
+    recurs in the margins of other pages, or is a page number there, is page furniture for the
+    layout stage whatever type it has (``layout.is_furniture``), so a page whose every band line
+    is such a line is left as it is: a report with a running head on every page needs no layout
+    model at all. The other pages get the model's verdict, as if it had run on the page itself.
+    ``run`` gives the regions of those pages (``pending_regions`` over a pool, say; by default one
+    after another here). Returns how many pages the model read."""
+    pending = [(page, diag) for page, diag in results if diag.pending_layout is not None]
+    if not pending:
+        return 0
+    repeated = repeated_margin_texts([page for page, _ in results])
+    todo: list[tuple[Page, PendingLayout]] = []
+    for page, diag in pending:
+        wait, diag.pending_layout = diag.pending_layout, None
+        assert wait is not None
+        if not all(is_furniture(block, page, repeated) for block, _ in wait.band_lines):
+            todo.append((page, wait))
+    if not todo:
+        return 0
+    waiting = [w for _, w in todo]
+    found = run(waiting) if run is not None else map(pending_regions, waiting)
+    for (page, wait), regions in zip(todo, found, strict=True):
+        for block, box in wait.band_lines:
+            block.type = str(_running_kind(box, regions, wait.size[1]))
+        page.regions = [r.scale((wait.pt, wait.pt)) for r in regions]
+    return len(todo)
+
+
+def pending_regions(wait: PendingLayout) -> Layout:
+    """The layout model's regions of a page left for later, in the page image's pixels."""
+    from gongkai.pipeline.ocr.layout_model import get_layout_model
+
+    return get_layout_model().predict_input(wait.model_input, wait.size)
 
 
 def _needs_layout_model(lines: list[tuple[PixelBox, str, float]], page_height: int) -> bool:
