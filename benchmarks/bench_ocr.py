@@ -120,6 +120,24 @@ def run(variant: str, docs: list[tuple[Any, bytes]]) -> dict[str, float]:
     return {"pages": pages, "wall": wall / pages, "cpu": cpu / pages, **totals}
 
 
+def recogniser_us_per_column(engine: str = "ppocr-v6", reps: int = 5) -> float:
+    """This machine's speed as the recogniser sees it: µs per padded input column, one thread, on a
+    fixed 2 x 480-column batch. Most of a scanned page's CPU is this times its columns (~16 700 a
+    page on the benchmark scan), so it puts figures from different machines side by side."""
+    import numpy as np
+
+    from gongkai.pipeline.ocr.models import ocr_model_files, onnx_session
+
+    session = onnx_session(str(ocr_model_files(engine).rec), 1)
+    batch = np.random.default_rng(0).uniform(-1, 1, (2, 3, 48, 480)).astype(np.float32)
+    feed = {session.get_inputs()[0].name: batch}
+    session.run(None, feed)
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        session.run(None, feed)
+    return (time.perf_counter() - t0) / reps / batch.shape[0] / batch.shape[3] * 1e6
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=2)
@@ -128,6 +146,7 @@ def main() -> None:
     args = ap.parse_args()
     docs = _docs(args.docs, args.seed)
     print(f"{args.docs} reports, {args.docs * 3} scanned pages at 200 dpi, {os.cpu_count()} cores")
+    print(f"this machine: PP-OCRv6's recogniser {recogniser_us_per_column():.0f} µs per column (one thread)")
     print("| variant | s/page (wall) | CPU s/page | cells | raw correct | after repair | repaired | silent |")
     print("|---|---|---|---|---|---|---|---|")
     for variant in args.variants.split(","):
