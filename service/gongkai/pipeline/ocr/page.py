@@ -422,15 +422,13 @@ def settle_running_lines(
     model at all. The other pages get the model's verdict, as if it had run on the page itself.
     ``run`` gives the regions of those pages (``pending_regions`` over a pool, say; by default one
     after another here). Returns how many pages the model read."""
-    pending = [(page, diag) for page, diag in results if diag.pending_layout is not None]
-    if not pending:
+    if all(diag.pending_layout is None for _, diag in results):
         return 0
     repeated = repeated_margin_texts([page for page, _ in results])
     todo: list[tuple[Page, PendingLayout]] = []
-    for page, diag in pending:
-        wait, diag.pending_layout = diag.pending_layout, None
-        assert wait is not None
-        if not all(is_furniture(block, page, repeated) for block, _ in wait.band_lines):
+    for page, diag in results:
+        wait, diag.pending_layout = diag.pending_layout, None  # the model input is not kept
+        if wait is not None and not all(is_furniture(b, page, repeated) for b, _ in wait.band_lines):
             todo.append((page, wait))
     if not todo:
         return 0
