@@ -213,13 +213,9 @@ def test_worker_loop_recycles_only_after_work_idle_and_growth(tmp_path: Path) ->
         assert svc.wait(third["id"], timeout=5)["status"] == "done"
 
 
-def test_a_recycled_slot_that_cannot_restart_is_reported(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A worker that recycled itself counts as alive only until the supervisor handles it: if the new
-    # process cannot be started, /healthz must not go on counting the old one.
-    settings = make_settings(tmp_path, pool="process", workers=1)
-    pool = LocalPool(settings)
+def _pool_whose_worker_recycled(tmp_path: Path) -> LocalPool:
+    """A one-worker process pool whose worker has just exited to be recycled, not yet handled."""
+    pool = LocalPool(make_settings(tmp_path, pool="process", workers=1))
 
     class Recycled:
         exitcode = poollib.RECYCLE_EXIT_CODE
@@ -229,6 +225,15 @@ def test_a_recycled_slot_that_cannot_restart_is_reported(
 
     pool._workers, pool._names = [Recycled()], ["local:test:1:0"]
     pool._started, pool._delay, pool._restart_at = [0.0], [0.5], [0.0]
+    return pool
+
+
+def test_a_recycled_slot_that_cannot_restart_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that recycled itself counts as alive only until the supervisor handles it: if the new
+    # process cannot be started, /healthz must not go on counting the old one.
+    pool = _pool_whose_worker_recycled(tmp_path)
     assert pool.alive() == 1  # deliberate, and not yet handled
     monkeypatch.setattr(pool, "_spawn", lambda i: (_ for _ in ()).throw(OSError("no processes left")))
     with pytest.raises(OSError):
@@ -241,14 +246,7 @@ def test_a_recycled_slot_counts_as_alive_while_its_successor_starts(
 ) -> None:
     # /healthz read 503 now and then during a recycle: the slot was emptied before the new process
     # was started. It must count as alive until the fresh process takes it.
-    settings = make_settings(tmp_path, pool="process", workers=1)
-    pool = LocalPool(settings)
-
-    class Recycled:
-        exitcode = poollib.RECYCLE_EXIT_CODE
-
-        def is_alive(self) -> bool:
-            return False
+    pool = _pool_whose_worker_recycled(tmp_path)
 
     class Fresh:
         exitcode = None
@@ -257,8 +255,6 @@ def test_a_recycled_slot_counts_as_alive_while_its_successor_starts(
         def is_alive(self) -> bool:
             return True
 
-    pool._workers, pool._names = [Recycled()], ["local:test:1:0"]
-    pool._started, pool._delay, pool._restart_at = [0.0], [0.5], [0.0]
     alive_while_starting: list[int] = []
 
     def spawn(i: int) -> tuple[Fresh, str]:
